@@ -1,0 +1,1 @@
+"""Audit trail: append-only, hash-chained, written in the same transaction as the change."""

@@ -1,0 +1,1 @@
+"""Authentication: invitations, passkeys, TOTP, recovery codes, sessions, API clients."""

@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions (school or district), metering, quotas, usage and statements."""

@@ -1,0 +1,1 @@
+"""Keys: the HSM port and its PKCS#11 adapter, credentials, certificates, the development CA."""

@@ -1,0 +1,1 @@
+"""Credential lifecycle: offboarding a leaver, renewing certificates before expiry, the school seal."""

@@ -1,0 +1,1 @@
+"""Notifications: inbox notices and Web Push (VAPID), once per batch, never per document."""

@@ -1,0 +1,1 @@
+"""People of a school, their roles and classes, and the roster import."""

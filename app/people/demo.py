@@ -1,0 +1,113 @@
+"""``flask seed-demo``: one real-looking school to click through (idempotent).
+
+Sở GDĐT Hà Nội → Phòng GDĐT Long Biên → Trường Tiểu học Ngọc Thụy, school year 2024-2025, classes 1A–5E,
+a principal, a vice-principal, a clerk (also school administrator) and five homeroom teachers.
+Every person not yet enrolled gets a fresh one-time invitation link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.auth import crypto
+from app.auth.clock import now
+from app.auth.service import new_invitation
+from app.db import transaction
+from app.people import rules
+from app.people.models import ACTIVE, Person, RoleAssignment, SchoolClass
+from app.people.service import set_cccd, settings_of_app
+from app.tenants.models import DEPARTMENT, DISTRICT, SCHOOL, Organisation
+
+SCHOOL_YEAR = "2024-2025"
+ORGANISATIONS = (
+    (DEPARTMENT, "SGD-HN", "Sở Giáo dục và Đào tạo Hà Nội", None),
+    (DISTRICT, "PGD-LB", "Phòng Giáo dục và Đào tạo quận Long Biên", "SGD-HN"),
+    (SCHOOL, "NT-LB", "Trường Tiểu học Ngọc Thụy", "PGD-LB"),
+)
+CLASSES = [f"{grade}{letter}" for grade in range(1, 6) for letter in "ABCDE"]
+# (name, username, CCCD, roles, homeroom class)
+PEOPLE = (
+    ("Nguyễn Thị Thanh Hương", "huongntt", "001175003481", (rules.PRINCIPAL,), None),
+    ("Trần Văn Dũng", "dungtv", "001080012937", (rules.VICE_PRINCIPAL,), None),
+    ("Phạm Thị Mai", "maipt", "001188020415", (rules.CLERK, rules.SCHOOL_ADMIN), None),
+    ("Lê Thị Hoa", "hoalt", "001186031276", (rules.TEACHER,), "1A"),
+    ("Đỗ Minh Tuấn", "tuandm", "001090044518", (rules.TEACHER,), "2A"),
+    ("Vũ Thị Lan Anh", "anhvtl", "001192057730", (rules.TEACHER,), "3A"),
+    ("Hoàng Văn Nam", "namhv", "001087060192", (rules.TEACHER,), "4A"),
+    ("Bùi Thị Ngọc", "ngocbt", "001195071843", (rules.TEACHER,), "5A"),
+)
+
+
+@dataclass(frozen=True)
+class DemoInvitation:
+    display_name: str
+    username: str
+    roles: str
+    url: str
+
+
+def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
+    settings = settings_of_app()
+    moment = now()
+    with transaction() as s:
+        by_code: dict[str, Organisation] = {}
+        for kind, code, name, parent in ORGANISATIONS:
+            org = s.execute(select(Organisation).where(Organisation.code == code)).scalar_one_or_none()
+            if org is None:
+                org = Organisation(kind=kind, code=code, name=name, policy={})
+                s.add(org)
+            org.parent_id = by_code[parent].id if parent else None
+            s.flush()
+            by_code[code] = org
+        school = by_code["NT-LB"]
+        existing = s.scalars(
+            select(SchoolClass).where(
+                SchoolClass.tenant_id == school.id, SchoolClass.school_year == SCHOOL_YEAR
+            )
+        )
+        classes = {c.name: c for c in existing}
+        for name in CLASSES:
+            if name not in classes:
+                classes[name] = SchoolClass(
+                    tenant_id=school.id, school_year=SCHOOL_YEAR, name=name, grade=int(name[0])
+                )
+                s.add(classes[name])
+        s.flush()
+        invitations = []
+        for display_name, username, cccd, roles, homeroom in PEOPLE:
+            person = s.execute(select(Person).where(Person.username == username)).scalar_one_or_none()
+            if person is None:
+                person = Person(
+                    tenant_id=school.id,
+                    organisation_id=school.id,
+                    display_name=display_name,
+                    username=username,
+                    email=f"{username}@ngocthuy-lb.edu.vn",
+                    status=ACTIVE,
+                    webauthn_user_id=crypto.random_token(32),
+                )
+                set_cccd(settings, person, cccd)
+                assignments = [
+                    RoleAssignment(organisation_id=school.id, tenant_id=school.id, role=role)
+                    for role in roles
+                ]
+                if homeroom:
+                    assignments.append(
+                        RoleAssignment(
+                            organisation_id=school.id,
+                            tenant_id=school.id,
+                            role=rules.HOMEROOM_TEACHER,
+                            class_id=classes[homeroom].id,
+                            school_year=SCHOOL_YEAR,
+                        )
+                    )
+                person.roles = assignments
+                s.add(person)
+                s.flush()
+            if person.enrolled_at is None and person.is_active:
+                created = new_invitation(s, person, actor_id=None, moment=moment)
+                label = ", ".join(roles) + (f", homeroom {homeroom}" if homeroom else "")
+                invitations.append(DemoInvitation(display_name, username, label, created.url))
+        return school, invitations

@@ -1,0 +1,997 @@
+"""PDF signing and verification: the only module that imports pyHanko.
+
+Bytes in, bytes out.  Keys stay in the HSM: ``_HsmSigner`` hashes what pyHanko asks it to sign and
+hands the digest to our ``Hsm`` port, so the PKCS#11 session (one per process, behind the adapter's
+lock) is never touched here.
+
+Throughput is the reason for the caches (see recipes/softhsm-pyhanko.md): per credential the
+certificates are parsed once and the signing-certificate-v2 attribute is encoded once; the CMS size
+is computed from the certificates instead of a dry-run signature (``bytes_reserved``); a visible
+stamp is typeset and its font subset embedded once per (text, box), then copied into each document.
+Caches are per thread because asn1crypto and pyHanko objects parse lazily and are not thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import structlog
+from asn1crypto import cms, crl, tsp, x509
+from flask import current_app, has_app_context
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import PdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
+from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp import BaseStampStyle, TextStamp, TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from app.errors import AppError
+from app.keys.hsm import HashAlgorithm, Hsm, KeyAlgorithm
+from app.signing.cms import CmsTemplate, EncodedContentInfo, token_from_response
+from app.signing.cms import build as build_cms
+from app.signing.errors import (
+    PdfChangesForbidden,
+    PdfCorrupt,
+    PdfEncrypted,
+    PdfError,
+    SigningFailed,
+    TimestampUnavailable,
+)
+from app.signing.inputs import check_bytes
+from app.signing.reports import (
+    Level,
+    Material,
+    PdfInfo,
+    Revocation,
+    SignatureReport,
+    TsaClient,
+    VerificationReport,
+)
+from app.signing.stamps import Stamp, StampPlacement
+
+log = structlog.get_logger(__name__)
+
+FONT_DIR = Path(__file__).parent / "fonts"
+STAMP_FONT = FONT_DIR / "NotoSans-Regular.ttf"
+_SIG_BYTES = {KeyAlgorithm.RSA2048: 256, KeyAlgorithm.RSA3072: 384, KeyAlgorithm.P256: 72}
+_CMS_OVERHEAD = 1536  # SignedData/SignerInfo framing + signed attributes, generously
+_T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+_local = threading.local()
+
+
+def _run(coro: Any) -> Any:
+    """Run one pyHanko coroutine on this thread's own event loop (kept: creating one costs ~0.3 ms).
+
+    When the calling thread already runs an event loop (an async caller, or Playwright's sync API in
+    the same process), the coroutine runs on a helper thread instead: a loop cannot be re-entered.
+    """
+    if asyncio._get_running_loop() is not None:
+        # the helper thread gets the caller's application (the dev TSA reads the database)
+        app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+
+        def in_helper() -> Any:
+            if app is None:
+                return _run(coro)
+            with app.app_context():
+                return _run(coro)
+
+        return _loop_thread().submit(in_helper).result()
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _local.loop = loop
+    return loop.run_until_complete(coro)
+
+
+def _off_running_loop(fn: _F) -> _F:
+    """pyHanko's own sync wrappers call ``asyncio.run``, which fails in a thread that already runs an
+    event loop (an async caller, or Playwright's sync API in the same process): such calls of our
+    public functions are carried out on the helper thread, with the caller's application."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if asyncio._get_running_loop() is None:
+            return fn(*args, **kwargs)
+        app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+
+        def in_helper() -> Any:
+            if app is None:
+                return fn(*args, **kwargs)
+            with app.app_context():
+                return fn(*args, **kwargs)
+
+        return _loop_thread().submit(in_helper).result()
+
+    return cast(_F, wrapper)
+
+
+@functools.cache
+def _loop_thread() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-loop")
+
+
+# --------------------------------------------------------------------------- per-thread caches
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: Any, make: Callable[[], _T]) -> _T:
+        try:
+            self.move_to_end(key)
+            value: _T = self[key]
+            return value
+        except KeyError:
+            value = make()
+            self[key] = value
+            if len(self) > self.size:
+                self.popitem(last=False)
+            return value
+
+
+def _cache(name: str, size: int = 64) -> _Lru:
+    cache: _Lru | None = getattr(_local, name, None)
+    if cache is None:
+        cache = _Lru(size)
+        setattr(_local, name, cache)
+    return cache
+
+
+@dataclass(frozen=True)
+class _Credential:
+    """A credential's certificates, parsed once, and its pre-encoded signing-certificate-v2."""
+
+    cert: x509.Certificate
+    registry: SimpleCertificateStore
+    signing_cert_v2_der: bytes
+    cms_size: int  # certificates + signature + framing, without a timestamp token
+    template: CmsTemplate
+
+
+def _credential(material: Material) -> _Credential:
+    def make() -> _Credential:
+        cert = x509.Certificate.load(material.certificate_der)
+        chain = [x509.Certificate.load(der) for der in material.chain_der]
+        attr = simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(cert))
+        size = len(material.certificate_der) + sum(len(d) for d in material.chain_der)
+        size += _SIG_BYTES.get(material.algorithm, 512) + _CMS_OVERHEAD
+        template = CmsTemplate.create(material.certificate_der, material.chain_der, material.algorithm)
+        return _Credential(cert, SimpleCertificateStore.from_certs(chain), attr.dump(), size, template)
+
+    return _cache("credentials").get_or((material.certificate_der, material.chain_der), make)
+
+
+# --------------------------------------------------------------------------- signer and TSA
+
+
+class _PreEncodedAttribute(CMSAttributeProvider):
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+        self.attribute_type = "signing_certificate_v2"
+
+    async def get_attribute(self, dry_run: bool = False) -> cms.CMSAttribute:
+        return cms.CMSAttribute.load(self.der)
+
+
+class _PadesAttributes(SignedAttributeProviderSpec):
+    """PAdES signed attributes: signing-certificate-v2 only (signing time is in the PDF dict)."""
+
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    def signed_attr_providers(
+        self, data_digest: bytes, digest_algorithm: str
+    ) -> Iterator[CMSAttributeProvider]:
+        yield _PreEncodedAttribute(self.der)
+
+
+class _HsmSigner(signers.Signer):
+    """A pyHanko signer whose private key operation is one ``Hsm.sign_digest`` call.
+
+    With ``fast=True`` (B-B, B-T) the CMS is spliced from the credential's pre-encoded template
+    (``cms.py``) and the timestamp is fetched there too; B-LT keeps pyHanko's own CMS assembly,
+    since its validation-data collection works on pyHanko's objects.
+    """
+
+    def __init__(
+        self,
+        *,
+        hsm: Hsm,
+        material: Material,
+        credential: _Credential,
+        fast: bool = False,
+        tsa: TsaClient | None = None,
+    ) -> None:
+        super().__init__(signing_cert=credential.cert, cert_registry=credential.registry)
+        self.signed_attr_prov_spec = _PadesAttributes(credential.signing_cert_v2_der)
+        self._hsm = hsm
+        self._key_id = material.key_id
+        self._sig_bytes = _SIG_BYTES.get(material.algorithm, 512)
+        self._template = credential.template if fast else None
+        self._tsa = tsa
+
+    def _sign_bytes(self, data: bytes) -> bytes:
+        digest = hashlib.sha256(data).digest()
+        return self._hsm.sign_digest(key_id=self._key_id, digest=digest, hash_algorithm=HashAlgorithm.SHA256)
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run: Any = False,
+        use_pades: Any = False,
+        timestamper: Any = None,
+        signed_attr_settings: Any = None,
+        is_pdf_sig: Any = True,
+        encap_content_info: Any = None,
+    ) -> cms.ContentInfo:
+        template = self._template
+        if template is None or dry_run or digest_algorithm != "sha256" or encap_content_info is not None:
+            return await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+        der = build_cms(template, data_digest, self._sign_bytes, self._tsa)
+        # never a plain ContentInfo.load(der): asn1crypto may re-encode a loaded value on dump(),
+        # exponentially slowly (see EncodedContentInfo); this one hands pyHanko these exact bytes
+        return EncodedContentInfo.from_der(der)
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if dry_run:
+            return bytes(self._sig_bytes)
+        algorithm = HashAlgorithm(digest_algorithm)
+        digest = hashlib.new(algorithm.value, data).digest()
+        return self._hsm.sign_digest(key_id=self._key_id, digest=digest, hash_algorithm=algorithm)
+
+
+class _ClientTimeStamper(TimeStamper):
+    """RFC 3161 through a plain callable (the in-process dev TSA, or an HTTP client)."""
+
+    def __init__(self, client: TsaClient) -> None:
+        super().__init__()
+        self._client = client
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        try:
+            raw = self._client(req.dump())
+            response = tsp.TimeStampResp.load(raw)
+            token = token_from_response(raw)
+            if token is None:
+                return response
+            # pyHanko embeds the token object in the CMS it builds: one that dumps as its own bytes
+            # (a loaded token can make asn1crypto re-encode it, exponentially; see EncodedContentInfo)
+            return tsp.TimeStampResp(
+                {"status": response["status"], "time_stamp_token": EncodedContentInfo.from_der(token)}
+            )
+        except Exception as exc:
+            raise TimestampUnavailable() from exc
+
+
+def _token_size(client: TsaClient) -> int:
+    """The size of one timestamp token from ``client`` (for ``bytes_reserved``), asked once per thread.
+
+    Only the size is cached, never the timestamper: it remembers the TSA's certificates, which
+    change when the TSA is re-keyed, and B-LT validates them afresh for every signature.
+    """
+
+    def make() -> int:
+        token = _run(_ClientTimeStamper(client).async_dummy_response("sha256"))
+        return len(token.dump())
+
+    return _cache("token_sizes", 8).get_or(client, make)
+
+
+# --------------------------------------------------------------------------- visible stamp
+
+
+_REF = re.compile(rb"(\d+) (\d+) R")
+
+
+class _RawObject(generic.PdfObject):
+    """An object serialised once; only its references to sibling objects are filled in per document."""
+
+    def __init__(self, parts: tuple[bytes | int, ...], numbers: dict[int, int]) -> None:
+        self.parts = parts
+        self.numbers = numbers  # template object number -> this document's object number
+
+    def write_to_stream(self, stream: Any, handler: Any = None, container_ref: Any = None) -> None:
+        for part in self.parts:
+            stream.write(part if isinstance(part, bytes) else b"%d 0 R" % self.numbers[part])
+
+
+@dataclass(frozen=True)
+class _StampTemplate:
+    """The stamp's form XObject and everything it references (font, subset, ToUnicode), serialised.
+
+    Serialising once matters: copying these objects with pyHanko's importer and writing them name
+    by name cost about a quarter of a signature.  Only the dictionaries (never stream data) are
+    scanned for ``n g R`` references, and the template is our own output, so nothing else in them
+    looks like one.
+    """
+
+    objects: tuple[tuple[int, tuple[bytes | int, ...]], ...]  # (template number, parts); XObject first
+
+    @classmethod
+    def from_pdf(cls, data: bytes) -> _StampTemplate:
+        reader = PdfFileReader(BytesIO(data))
+        root_ref = reader.root.raw_get("/SignetStamp")
+        order, seen, queue = [], set(), [root_ref]
+        while queue:
+            ref = queue.pop(0)
+            if ref.idnum in seen:
+                continue
+            seen.add(ref.idnum)
+            obj = ref.get_object()
+            order.append((ref.idnum, obj))
+            queue.extend(_references(obj))
+        return cls(tuple((idnum, _serialise(obj)) for idnum, obj in order))
+
+    def add_to(self, writer: Any) -> generic.IndirectObject:
+        numbers: dict[int, int] = {}
+        refs = []
+        for idnum, parts in self.objects:
+            ref = writer.add_object(_RawObject(parts, numbers))
+            numbers[idnum] = ref.idnum
+            refs.append(ref)
+        return refs[0]
+
+
+def _references(obj: Any) -> list[Any]:
+    found = []
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, generic.IndirectObject):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _serialise(obj: Any) -> tuple[bytes | int, ...]:
+    buf = BytesIO()
+    data = b""
+    if isinstance(obj, generic.StreamObject):
+        data = obj.encoded_data
+        head = generic.DictionaryObject({k: v for k, v in obj.items()})
+        head[generic.pdf_name("/Length")] = generic.NumberObject(len(data))
+        head.write_to_stream(buf)
+    else:
+        obj.write_to_stream(buf)
+    text = buf.getvalue()
+    parts: list[bytes | int] = []
+    last = 0
+    for match in _REF.finditer(text):
+        parts += [text[last : match.start()], int(match.group(1))]
+        last = match.end()
+    parts.append(text[last:])
+    if isinstance(obj, generic.StreamObject):
+        parts.append(b"\nstream\n" + data + b"\nendstream")
+    return tuple(parts)
+
+
+class _PrebuiltStamp:
+    """The appearance of a stamp, added to a document from its serialised template."""
+
+    def __init__(self, writer: Any, template: _StampTemplate) -> None:
+        self.writer = writer
+        self.template = template
+
+    def apply_appearance(self, annot: generic.DictionaryObject) -> None:
+        ref = self.template.add_to(self.writer)
+        annot["/AP"] = generic.DictionaryObject({generic.pdf_name("/N"): ref})
+
+
+@dataclass(frozen=True)
+class _CachedStampStyle(BaseStampStyle):
+    template: Any = None
+
+    def create_stamp(self, writer: Any, box: layout.BoxConstraints, text_params: dict[str, Any]) -> Any:
+        return _PrebuiltStamp(writer, self.template)
+
+
+def _render_template(lines: tuple[str, ...], width: float, height: float) -> bytes:
+    """Typeset the stamp once (HarfBuzz shaping + font subsetting: the slow part, ≈ 0.3 s)."""
+    font_size = 10 if height >= 60 else 8
+    style = TextStampStyle(
+        stamp_text="\n".join(line.replace("%", "%%") for line in lines),
+        text_box_style=TextBoxStyle(
+            font=GlyphAccumulatorFactory(str(STAMP_FONT), font_size=font_size),
+            font_size=font_size,
+            leading=font_size + 3,
+        ),
+        border_width=1,
+        background=None,
+    )
+    writer = PdfFileWriter()
+    stamp = TextStamp(writer, style, text_params={}, box=layout.BoxConstraints(width=width, height=height))
+    writer.root["/SignetStamp"] = stamp.register()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+_template_bytes_lock = threading.Lock()
+_template_bytes: dict[tuple[tuple[str, ...], float, float], bytes] = {}
+
+
+def _stamp_style(stamp: Stamp, placement: StampPlacement) -> _CachedStampStyle:
+    key = (stamp.lines(), round(placement.width, 2), round(placement.height, 2))
+    with _template_bytes_lock:
+        data = _template_bytes.get(key)
+    if data is None:
+        data = _render_template(*key)
+        with _template_bytes_lock:
+            if len(_template_bytes) > 256:
+                _template_bytes.clear()
+            _template_bytes[key] = data
+
+    def make() -> _CachedStampStyle:
+        return _CachedStampStyle(template=_StampTemplate.from_pdf(data))
+
+    return _cache("stamps", 32).get_or(key, make)
+
+
+# --------------------------------------------------------------------------- signing
+
+
+@_off_running_loop
+def sign_pdf(
+    pdf: bytes,
+    *,
+    material: Material,
+    hsm: Hsm,
+    level: Level = Level.BT,
+    tsa: TsaClient | None = None,
+    revocation: Revocation | None = None,
+    stamp: Stamp | None = None,
+    placement: StampPlacement | None = None,
+    field_name: str | None = None,
+    reason: str | None = None,
+    certify_docmdp: int | None = None,
+    max_bytes: int = 20 * 1024 * 1024,
+) -> bytes:
+    """Add one PAdES signature as a new incremental revision; earlier signatures stay valid.
+
+    B-T and B-LT need ``tsa``; B-LT also needs ``revocation`` (trust roots + CRLs), whose data is
+    embedded in the document security store.  ``certify_docmdp`` (1-3) makes this a certification
+    signature locking the document (1: no changes, 2: form filling and signing, 3: + annotations);
+    only valid as the first signature.  The input is checked first and refused with a ``PdfError``
+    when it is not safe to sign.
+    """
+    reader = open_checked(pdf, max_bytes=max_bytes)
+    if level is not Level.BB and tsa is None:
+        raise SigningFailed(f"{level} needs a time-stamping service; none is configured.")
+    if level is Level.BLT and revocation is None:
+        raise SigningFailed("B-LT needs revocation data (trust roots and CRLs).")
+    credential = _credential(material)
+    reserved = credential.cms_size
+    timestamper = None
+    if level is not Level.BB and tsa is not None:
+        reserved += _token_size(tsa) + 1024
+    if level is Level.BLT:
+        timestamper = _ClientTimeStamper(tsa) if tsa is not None else None
+        signer = _HsmSigner(hsm=hsm, material=material, credential=credential)
+    else:
+        fast_tsa = tsa if level is Level.BT else None
+        signer = _HsmSigner(hsm=hsm, material=material, credential=credential, fast=True, tsa=fast_tsa)
+
+    name = field_name or _free_field_name(reader)
+    field_spec = None
+    style: BaseStampStyle | None = None
+    if stamp is not None:
+        placement = placement or StampPlacement(page=-1, box=(310.0, 60.0, 555.0, 140.0))
+        x1, y1, x2, y2 = (round(v) for v in placement.box)
+        field_spec = fields.SigFieldSpec(name, on_page=placement.page, box=(x1, y1, x2, y2))
+        style = _stamp_style(stamp, placement)
+    validation_context = None
+    if level is Level.BLT and revocation is not None:
+        validation_context = _validation_context(revocation.trust_roots, revocation.crls)
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=name,
+        md_algorithm="sha256",
+        reason=reason,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=level is Level.BLT,
+        validation_context=validation_context,
+        certify=certify_docmdp is not None,
+        docmdp_permissions=fields.MDPPerm(certify_docmdp or 2),
+    )
+    pdf_signer = signers.PdfSigner(
+        meta, signer=signer, timestamper=timestamper, stamp_style=style, new_field_spec=field_spec
+    )
+    writer = IncrementalPdfFileWriter.from_reader(reader)
+    try:  # bytes_reserved counts hex digits in /Contents: two per CMS byte
+        out = _run(pdf_signer.async_sign_pdf(writer, bytes_reserved=2 * reserved))
+    except AppError:
+        raise
+    except Exception as exc:  # pyHanko and certvalidator errors: path building, CMS size, ...
+        log.warning("pdf_signing_failed", error=type(exc).__name__, detail=str(exc)[:300])
+        raise SigningFailed() from exc
+    result: bytes = out.getvalue()
+    return result
+
+
+def _free_field_name(reader: PdfFileReader) -> str:
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(reader, filled_status=None)}
+    n = len(taken) + 1
+    while f"Signature{n}" in taken:
+        n += 1
+    return f"Signature{n}"
+
+
+def _validation_context(trust_roots: tuple[bytes, ...] | list[bytes], crls: tuple[bytes, ...] = ()) -> Any:
+    return ValidationContext(
+        trust_roots=[x509.Certificate.load(der) for der in trust_roots],
+        crls=[crl.CertificateList.load(der) for der in crls],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+# --------------------------------------------------------------------------- input safety
+
+INSPECT_MAX_OBJECTS = 200_000
+INSPECT_SECONDS = 10.0
+_PERM_MODIFY, _PERM_ANNOTATE, _PERM_FILL = 1 << 3, 1 << 5, 1 << 8
+
+
+def open_checked(pdf: bytes, *, max_bytes: int) -> PdfFileReader:
+    """Parse ``pdf`` and refuse it (``PdfError``) if it must not be signed.
+
+    Every parser failure becomes ``pdf.corrupt``: pyHanko raises many exception types on hostile
+    input (and RecursionError on absurd nesting), none of which may escape as a 500.  Stream
+    decoding is bounded by pyHanko's default ``DecodeLimits`` for untrusted input.
+    """
+    check_bytes(pdf, max_bytes=max_bytes)
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        encrypted = reader.encrypted
+        if encrypted:
+            _refuse_encrypted(reader)
+        root = reader.root
+        _refuse_certified_no_changes(root)
+        reader.root["/Pages"].get_object()
+    except PdfError:
+        raise
+    except Exception as exc:  # hostile input: any parser failure means "corrupt"
+        log.info("pdf_refused", code="pdf.corrupt", error=type(exc).__name__)
+        raise PdfCorrupt() from exc
+    return reader
+
+
+def _refuse_encrypted(reader: PdfFileReader) -> None:
+    """Encrypted files are never signed; say "forbidden" when the owner's permissions are the reason."""
+    encrypt = reader.trailer_view.get("/Encrypt")
+    permissions = int(encrypt.get_object().get("/P", -1)) if encrypt is not None else -1
+    opens_without_password = False
+    try:
+        opens_without_password = reader.decrypt("").status.name != "FAILED"
+    except Exception:  # an unknown security handler is just "encrypted"
+        opens_without_password = False
+    if opens_without_password and not permissions & (_PERM_MODIFY | _PERM_ANNOTATE | _PERM_FILL):
+        raise PdfChangesForbidden()
+    raise PdfEncrypted()
+
+
+def _refuse_certified_no_changes(root: generic.DictionaryObject) -> None:
+    perms = root.get("/Perms")
+    if perms is None:
+        return
+    docmdp = perms.get_object().get("/DocMDP")
+    if docmdp is None:
+        return
+    for ref in docmdp.get_object().get("/Reference", ()):
+        ref = ref.get_object()
+        params = ref.get("/TransformParams", {})
+        if ref.get("/TransformMethod") == "/DocMDP" and int(params.get("/P", 2)) == 1:
+            raise PdfChangesForbidden()
+
+
+@_off_running_loop
+def inspect_pdf(pdf: bytes, *, max_bytes: int) -> PdfInfo:
+    """Everything ``sign_pdf`` checks, plus every object parsed once, within a time and count budget.
+
+    Run at upload, so that a file which would fail later is refused while the uploader is there.
+    """
+    import time
+
+    reader = open_checked(pdf, max_bytes=max_bytes)
+    deadline = time.monotonic() + INSPECT_SECONDS
+    try:
+        refs: set[generic.Reference] = set()
+        for revision in range(reader.xrefs.total_revisions):
+            refs |= reader.xrefs.explicit_refs_in_revision(revision)
+            if len(refs) > INSPECT_MAX_OBJECTS:
+                raise PdfCorrupt("The PDF has too many objects to be processed safely.")
+        for n, ref in enumerate(refs):
+            reader.get_object(ref)
+            if n % 256 == 0 and time.monotonic() > deadline:
+                raise PdfCorrupt("The PDF is too complex to be processed safely.")
+        pages = int(reader.root["/Pages"]["/Count"])
+        sig_fields = tuple(name for name, _, _ in fields.enumerate_sig_fields(reader, filled_status=None))
+        signed = len(reader.embedded_signatures)
+        certified = "/Perms" in reader.root and "/DocMDP" in reader.root["/Perms"]
+        header = pdf[pdf.find(b"%PDF-") + 5 : pdf.find(b"%PDF-") + 8].decode("ascii", "replace")
+    except PdfError:
+        raise
+    except Exception as exc:  # see open_checked
+        log.info("pdf_refused", code="pdf.corrupt", error=type(exc).__name__)
+        raise PdfCorrupt() from exc
+    return PdfInfo(
+        size=len(pdf),
+        pages=pages,
+        version=header,
+        signature_count=signed,
+        signature_fields=sig_fields,
+        certified=certified,
+    )
+
+
+# --------------------------------------------------------------------------- verification
+
+_CHANGES = {
+    "LTA_UPDATES": "validation data added (DSS / document timestamp)",
+    "FORM_FILLING": "form filling or later signatures",
+    "ANNOTATIONS": "annotations added",
+    "OTHER": "content changed after signing (not allowed)",
+}
+
+
+@_off_running_loop
+def verify_pdf(
+    pdf: bytes, *, trust_roots: list[bytes], max_bytes: int = 100 * 1024 * 1024
+) -> VerificationReport:
+    """Validate every signature in ``pdf`` against ``trust_roots`` (no network access)."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    check_bytes(pdf, max_bytes=max_bytes)
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        if reader.encrypted:
+            raise PdfEncrypted()
+        embedded = list(reader.embedded_signatures)
+        dss = reader.root.get("/DSS")
+        dss = dss.get_object() if dss is not None else None
+    except PdfError:
+        raise
+    except Exception as exc:  # see open_checked
+        raise PdfCorrupt() from exc
+    crl_issuers = {crl.CertificateList.load(der).issuer.dump() for der in _dss_crls(dss)}
+    reports: list[SignatureReport] = []
+    for sig in embedded:
+        context = _validation_context(tuple(trust_roots), _dss_crls(dss))
+        problems: list[str] = []
+        try:
+            status = validate_pdf_signature(
+                sig, signer_validation_context=context, ts_validation_context=context
+            )
+        except Exception as exc:  # a malformed signature is reported, not raised
+            reports.append(_broken_signature(sig, type(exc).__name__))
+            continue
+        ts = status.timestamp_validity
+        ts_ok = ts is None or (ts.valid and ts.intact and ts.trusted)
+        if not ts_ok:
+            problems.append("the timestamp is not valid or not trusted")
+        subfilter = sig.sig_object.get("/SubFilter")
+        level = "CMS"
+        # B-LT: timestamped, and the DSS holds a CRL from the signer's issuer (no OCSP in our PKI)
+        has_revinfo = status.signing_cert.issuer.dump() in crl_issuers
+        if subfilter == "/ETSI.CAdES.detached":
+            level = "B-B" if ts is None else ("B-LT" if has_revinfo else "B-T")
+        modification = status.modification_level
+        forbidden = modification is not None and modification > ModificationLevel.FORM_FILLING
+        if forbidden or status.docmdp_ok is False:
+            problems.append("the document was changed after this signature")
+        intact = bool(status.intact and status.valid)
+        if not intact:
+            problems.append("the signed content or the signature value does not match")
+        if intact and not status.trusted:
+            problems.append("the signer's certificate does not chain to a trusted root")
+        covers_all = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+        reports.append(
+            SignatureReport(
+                field=str(sig.field_name),
+                signer=_common_name(status.signing_cert),
+                signing_time=status.signer_reported_dt,
+                timestamp_time=ts.timestamp if ts is not None and ts_ok else None,
+                level=level,
+                intact=intact,
+                trusted=bool(status.trusted),
+                revocation_embedded=has_revinfo,
+                covers_whole_file=covers_all,
+                modified_after=None
+                if covers_all
+                else _CHANGES.get(getattr(modification, "name", ""), "unknown"),
+                valid=intact
+                and bool(status.trusted)
+                and ts_ok
+                and not forbidden
+                and status.docmdp_ok is not False,
+                problems=tuple(problems),
+            )
+        )
+    return VerificationReport(signatures=tuple(reports))
+
+
+def _dss_crls(dss: Any) -> tuple[bytes, ...]:
+    if dss is None:
+        return ()
+    return tuple(ref.get_object().data for ref in dss.get("/CRLs", ()))
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    name = cert.subject.native
+    return str(name.get("common_name") or name.get("organization_name") or "?")
+
+
+def _broken_signature(sig: Any, error: str) -> SignatureReport:
+    return SignatureReport(
+        field=str(sig.field_name),
+        signer="?",
+        signing_time=None,
+        timestamp_time=None,
+        level="?",
+        intact=False,
+        trusted=False,
+        revocation_embedded=False,
+        covers_whole_file=False,
+        modified_after=None,
+        valid=False,
+        problems=(f"the signature could not be read ({error})",),
+    )
+
+
+# ------------------------------------------------------------------------- verification QR, signed revisions
+# (issue 6, owned by the verify engineer: appended here because this is the only module importing pyHanko)
+
+import uuid  # noqa: E402 - kept with the section that needs it
+from datetime import datetime  # noqa: E402
+
+
+@dataclass(frozen=True)
+class QrPlacement:
+    """Where the verification QR goes: ``page`` from 0 (negative from the end), ``box`` (x1, y1, x2, y2)
+    in points from the page's lower-left corner.  The code is a square at the left of the box, the
+    label beside it.  The default is the free left column above the teacher's stamp (see stamps.py)."""
+
+    page: int = -1
+    box: tuple[float, float, float, float] = (40.0, 150.0, 285.0, 230.0)
+
+
+QR_QUIET_ZONE = 2  # modules of white around the code (zbar and phone cameras read 2 reliably)
+
+
+@_off_running_loop
+def add_verification_qr(
+    pdf: bytes,
+    *,
+    url: str,
+    placement: QrPlacement | None = None,
+    label: str = "Tra cứu / Verify",
+    max_bytes: int = 20 * 1024 * 1024,
+) -> bytes:
+    """Draw a QR code for ``url`` (and a Vietnamese-capable label) as an incremental update.
+
+    Done before the first signature, so every signature covers it.  The code is drawn as vector
+    rectangles (crisp at any zoom, no image decoder needed); the existing page content is wrapped in
+    ``q … Q`` so that a content stream leaving its graphics state modified cannot move the code.
+    """
+    import segno
+
+    reader = open_checked(pdf, max_bytes=max_bytes)
+    placement = placement or QrPlacement()
+    try:
+        pages = int(reader.root["/Pages"]["/Count"])
+        page_ix = placement.page % pages
+        writer = IncrementalPdfFileWriter.from_reader(reader)
+        page_ref, _ = writer.find_page_for_modification(page_ix)
+        origin_x, origin_y = _page_origin(page_ref.get_object())
+        x1, y1, x2, y2 = placement.box
+        side = min(abs(y2 - y1), abs(x2 - x1))
+        x0, y0 = origin_x + min(x1, x2), origin_y + min(y1, y2)
+        code = segno.make(url, error="m", micro=False)
+        drawing = _qr_rectangles(code.matrix, x0, y0, side)
+        resources = generic.DictionaryObject()
+        label_ops = b""
+        label_width = abs(x2 - x1) - side - 6
+        if label and label_width > 20:
+            name = f"/SignetQr{uuid.uuid4().hex}"  # unique: the page may carry a QR already
+            template = _qr_label_template(tuple(label.split("\n")), label_width, side)
+            xobject = writer.add_object(writer.import_object(template))
+            resources[generic.pdf_name("/XObject")] = generic.DictionaryObject(
+                {generic.pdf_name(name): xobject}
+            )
+            label_ops = b"q 1 0 0 1 %.2f %.2f cm %s Do Q\n" % (x0 + side + 6, y0, name.encode())
+        opening = generic.StreamObject(stream_data=b"q\n")
+        closing = generic.StreamObject(stream_data=b"Q\n" + drawing + label_ops)
+        closing.compress()
+        writer.add_stream_to_page(page_ix, writer.add_object(opening), prepend=True)
+        writer.add_stream_to_page(page_ix, writer.add_object(closing), resources=resources or None)
+        out = BytesIO()
+        writer.write(out)
+    except AppError:
+        raise
+    except Exception as exc:  # hostile input that passed open_checked but breaks the writer
+        log.info("pdf_qr_failed", error=type(exc).__name__)
+        raise PdfCorrupt() from exc
+    return out.getvalue()
+
+
+def _page_origin(page: generic.DictionaryObject) -> tuple[float, float]:
+    """Lower-left corner of the (possibly inherited) MediaBox."""
+    node: Any = page
+    while node is not None:
+        box = node.get("/MediaBox")
+        if box is not None:
+            box = box.get_object()
+            return float(min(box[0], box[2])), float(min(box[1], box[3]))
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return 0.0, 0.0
+
+
+def _qr_rectangles(matrix: tuple[bytearray, ...], x0: float, y0: float, side: float) -> bytes:
+    """A white square with the dark modules as filled rectangles (one per horizontal run)."""
+    n = len(matrix)
+    module = side / (n + 2 * QR_QUIET_ZONE)
+    ops = [b"1 g %.3f %.3f %.3f %.3f re f 0 g" % (x0, y0, side, side)]
+    for r, row in enumerate(matrix):
+        y = y0 + side - (r + 1 + QR_QUIET_ZONE) * module
+        c = 0
+        while c < n:
+            if not row[c] & 1:
+                c += 1
+                continue
+            start = c
+            while c < n and row[c] & 1:
+                c += 1
+            x = x0 + (start + QR_QUIET_ZONE) * module
+            ops.append(b"%.3f %.3f %.3f %.3f re" % (x, y, (c - start) * module, module))
+    ops.append(b"f\n")
+    return b"\n".join(ops)
+
+
+_qr_label_lock = threading.Lock()
+_qr_label_bytes: dict[tuple[tuple[str, ...], float, float], bytes] = {}
+
+
+def _qr_label_template(lines: tuple[str, ...], width: float, height: float) -> generic.StreamObject:
+    """The label typeset once per (text, size) with the embedded Vietnamese font, then reused."""
+    key = (lines, round(width, 2), round(height, 2))
+    with _qr_label_lock:
+        data = _qr_label_bytes.get(key)
+    if data is None:
+        style = TextStampStyle(
+            stamp_text="\n".join(line.replace("%", "%%") for line in lines),
+            text_box_style=TextBoxStyle(
+                font=GlyphAccumulatorFactory(str(STAMP_FONT), font_size=8), font_size=8, leading=11
+            ),
+            border_width=0,
+            background=None,
+            inner_content_layout=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MID
+            ),
+        )
+        template_writer = PdfFileWriter()
+        stamp = TextStamp(
+            template_writer, style, text_params={}, box=layout.BoxConstraints(width=key[1], height=key[2])
+        )
+        template_writer.root["/SignetQrLabel"] = stamp.register()
+        buffer = BytesIO()
+        template_writer.write(buffer)
+        data = buffer.getvalue()
+        with _qr_label_lock:
+            _qr_label_bytes[key] = data
+
+    def make() -> generic.StreamObject:
+        template: generic.StreamObject = PdfFileReader(BytesIO(data)).root["/SignetQrLabel"]
+        return template
+
+    return _cache("qr_labels", 8).get_or(key, make)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """The certificate of one signature, as a verifier shows it."""
+
+    common_name: str
+    subject: str
+    issuer: str
+    serial_hex: str
+    not_before: datetime
+    not_after: datetime
+    self_signed: bool
+
+
+@dataclass(frozen=True)
+class SignedRevision:
+    """What one signature covers: the file as it was when signed (``sha256`` of those bytes)."""
+
+    field: str
+    sha256: str
+    length: int
+    covers_whole_file: bool
+    certificate: CertificateInfo | None
+
+
+@_off_running_loop
+def signed_revisions(pdf: bytes, *, max_bytes: int = 100 * 1024 * 1024) -> tuple[SignedRevision, ...]:
+    """Each signature's signed revision (hash of the bytes up to the end of its byte range) and
+    certificate.  Cheap (no validation): used to recognise a file we signed, even with bytes appended."""
+    check_bytes(pdf, max_bytes=max_bytes)
+    try:
+        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        if reader.encrypted:
+            raise PdfEncrypted()
+        embedded = list(reader.embedded_signatures)
+    except PdfError:
+        raise
+    except Exception as exc:  # see open_checked
+        raise PdfCorrupt() from exc
+    out: list[SignedRevision] = []
+    for sig in embedded:
+        try:
+            offset, _, second, length = (int(v) for v in sig.byte_range)
+            end = min(second + length, len(pdf))
+        except Exception:  # a malformed /ByteRange: nothing this signature covers can be named
+            log.info("pdf_byte_range_unreadable", field=str(sig.field_name))
+            continue
+        certificate: CertificateInfo | None
+        try:
+            certificate = _certificate_info(sig.signer_cert)
+        except Exception:
+            certificate = None
+        out.append(
+            SignedRevision(
+                field=str(sig.field_name),
+                sha256=hashlib.sha256(pdf[:end]).hexdigest(),
+                length=end,
+                covers_whole_file=offset == 0 and end == len(pdf),
+                certificate=certificate,
+            )
+        )
+    return tuple(out)
+
+
+def _certificate_info(cert: x509.Certificate) -> CertificateInfo:
+    return CertificateInfo(
+        common_name=_common_name(cert),
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
+        serial_hex=format(cert.serial_number, "x"),
+        not_before=cert.not_valid_before,
+        not_after=cert.not_valid_after,
+        self_signed=cert.self_signed != "no",
+    )

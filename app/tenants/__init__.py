@@ -1,0 +1,1 @@
+"""Organisations: department (Sở) → district office (Phòng) → school; a school is a tenant."""

@@ -1,0 +1,1 @@
+"""Public verification of transcripts (QR, upload) and evidence reports."""

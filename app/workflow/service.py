@@ -1,0 +1,600 @@
+"""Approvals bound to the exact documents (SCAL2, DOMAIN.md §6) and rejections.
+
+1. ``request_approval``: the signer names documents (ids, classes, or everything ready for them);
+   the server builds the manifest (exact SHA-256 per document, step, signer, credential, role, stamp
+   text), hashes it, and issues a WebAuthn challenge = SHA-256(manifest_hash ‖ nonce), valid 5 minutes.
+2. ``approve_with_passkey`` / ``approve_with_totp``: the challenge is spent on the first attempt,
+   right or wrong.  On success a SAD is minted (only its MAC is stored), every document that is still
+   exactly as listed moves to APPROVED, the others fail with a reason, and signing is queued.
+Only the step's assigned signer (or a live delegate of the principal at step 2) can do any of this.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import structlog
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.service import record_event
+from app.auth import crypto, factors, passkeys
+from app.auth.clock import now as clock_now
+from app.auth.models import Passkey, TotpFactor
+from app.billing import service as billing
+from app.db import new_id, session, transaction
+from app.documents import service as documents
+from app.documents.errors import ReasonRequired
+from app.documents.models import Document
+from app.people.models import Person
+from app.settings import Settings
+from app.workflow import chain as roster
+from app.workflow import sad
+from app.workflow.errors import (
+    ApprovalExpired,
+    ApprovalNotFound,
+    ApprovalUsed,
+    MixedSteps,
+    NoSealCredential,
+    NoSigningCredential,
+    NotAssigned,
+    NothingToApprove,
+    NoTotpFactor,
+    TooMany,
+    TotpBatchForbidden,
+)
+from app.workflow.models import (
+    AUTHORIZED,
+    EXPIRED,
+    FINISHED,
+    ITEM_DONE,
+    ITEM_FAILED,
+    ITEM_PENDING,
+    ITEM_QUEUED,
+    PENDING,
+    REFUSED,
+    Approval,
+    ApprovalItem,
+    Delegation,
+)
+from app.workflow.rules import Event, State, Status, Step
+
+log = structlog.get_logger(__name__)
+
+CHALLENGE_TTL = timedelta(minutes=5)
+SAD_TTL = timedelta(hours=6)
+MAX_ITEMS = 5000
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PASSKEY, TOTP = "passkey", "totp"
+CHANGED_BEFORE_APPROVAL = "The document changed after the approval was asked for; it was not signed."
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["signet.settings"]
+    return settings
+
+
+def local_today(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+# --------------------------------------------------------------------------- who may sign what
+
+
+def eligibility(s: Session, doc: Document, person_id: str, today: date) -> dict[str, Any] | None:
+    """How ``person_id`` may sign ``doc`` now: step, and the principal they sign for (KT.), or None."""
+    state = documents.state_of(doc)
+    if state == State(Status.WAITING, Step.HOMEROOM) and doc.teacher_id == person_id:
+        return {"step": 1, "on_behalf_of": None, "delegation_id": None}
+    if state == State(Status.WAITING, Step.PRINCIPAL) and doc.principal_id is not None:
+        if doc.principal_id == person_id:
+            return {"step": 2, "on_behalf_of": None, "delegation_id": None}
+        delegation = roster.live_delegation(
+            s,
+            tenant_id=doc.tenant_id,
+            principal_id=doc.principal_id,
+            delegate_id=person_id,
+            on=today,
+            class_id=doc.class_id,
+        )
+        if delegation is not None:
+            return {"step": 2, "on_behalf_of": doc.principal_id, "delegation_id": delegation.id}
+    return None
+
+
+def _candidates(
+    s: Session, tenant_id: str, person_id: str, today: date, class_ids: list[str] | None
+) -> list[Document]:
+    principals = [
+        d.principal_id
+        for d in s.execute(
+            select(Delegation).where(
+                Delegation.tenant_id == tenant_id,
+                Delegation.delegate_id == person_id,
+                Delegation.revoked_at.is_(None),
+            )
+        ).scalars()
+        if d.starts_on <= today <= d.ends_on
+    ]
+    query = select(Document).where(
+        Document.tenant_id == tenant_id,
+        Document.status == Status.WAITING.value,
+        (
+            ((Document.step == 1) & (Document.teacher_id == person_id))
+            | ((Document.step == 2) & Document.principal_id.in_([person_id, *principals]))
+        ),
+    )
+    if class_ids:
+        query = query.where(Document.class_id.in_(class_ids))
+    return list(s.scalars(query.order_by(Document.class_name, Document.student_name, Document.id)))
+
+
+def inbox(*, tenant_id: str | None, person_id: str, class_ids: list[str] | None = None) -> list[Document]:
+    """Documents waiting for this person's signature (as teacher, principal or delegate)."""
+    if tenant_id is None:
+        return []
+    s = session()
+    today = local_today(clock_now())
+    return [
+        d
+        for d in _candidates(s, tenant_id, person_id, today, class_ids)
+        if eligibility(s, d, person_id, today) is not None
+    ]
+
+
+# --------------------------------------------------------------------------- the manifest
+
+
+def _stamp_lines(role: str, name: str, signed_on: date, on_behalf: str | None) -> list[str]:
+    from app.signing.stamps import Stamp
+
+    return list(Stamp(name, role, signed_on, on_behalf).lines())
+
+
+def request_approval(
+    *,
+    tenant_id: str | None,
+    person_id: str,
+    document_ids: list[str] | None = None,
+    class_ids: list[str] | None = None,
+    all_ready: bool = False,
+    step: int | None = None,
+) -> tuple[Approval, dict[str, Any]]:
+    """Build the manifest of what the signer is about to sign; return it with WebAuthn options."""
+    if tenant_id is None:
+        raise NothingToApprove()
+    settings = _settings()
+    moment = clock_now()
+    today = local_today(moment)
+    with transaction() as s:
+        person = s.get(Person, person_id)
+        if person is None or not person.is_active or person.tenant_id != tenant_id:
+            raise NotAssigned()
+        if document_ids:
+            wanted = list(dict.fromkeys(document_ids))
+            if len(wanted) > MAX_ITEMS:
+                raise TooMany()
+            found = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(wanted)))}
+            docs = [found[i] for i in wanted if i in found and found[i].tenant_id == tenant_id]
+            if len(docs) != len(wanted):
+                raise documents.DocumentNotFound(details={"missing": [i for i in wanted if i not in found]})
+        elif class_ids or all_ready:
+            docs = _candidates(s, tenant_id, person_id, today, class_ids)
+        else:
+            raise NothingToApprove("Name the documents, the classes, or ask for all that are ready.")
+        rights = {d.id: eligibility(s, d, person_id, today) for d in docs}
+        refused = [d.id for d in docs if rights[d.id] is None]
+        if refused and document_ids:
+            raise NotAssigned(details={"document_ids": refused[:50]})
+        docs = [d for d in docs if rights[d.id] is not None]
+        if step is not None:
+            docs = [d for d in docs if rights[d.id]["step"] == step]  # type: ignore[index]
+        if not docs:
+            raise NothingToApprove()
+        if len(docs) > MAX_ITEMS:
+            raise TooMany()
+        steps = {rights[d.id]["step"] for d in docs}  # type: ignore[index]
+        if len(steps) > 1:
+            raise MixedSteps()
+        (the_step,) = steps
+        credential = roster.signing_credential(s, person_id=person_id, now=moment)
+        if credential is None:
+            raise NoSigningCredential()
+        seal = roster.seal_credential(s, tenant_id=tenant_id, now=moment) if the_step == 2 else None
+        if the_step == 2 and seal is None:
+            raise NoSealCredential()
+        # the whole batch must fit the school's quota before anything is approved (step 2 = + seal)
+        billing.check_quota(s, tenant_id=tenant_id, needed=len(docs) * (2 if the_step == 2 else 1))
+        school = roster.school(s, tenant_id)
+        approval_id = new_id()
+        items: list[dict[str, Any]] = []
+        for d in docs:
+            right = rights[d.id]
+            assert right is not None
+            on_behalf = right["on_behalf_of"]
+            role = roster.DEPUTY_TITLE if on_behalf else roster.ROLE_TITLES[Step(the_step)]
+            entry: dict[str, Any] = {
+                "document_id": d.id,
+                "sha256": d.sha256,
+                "step": the_step,
+                "credential_id": credential.id,
+                "role": role,
+                "on_behalf_of": on_behalf,
+                "delegation_id": right["delegation_id"],
+                "stamp": _stamp_lines(
+                    role, person.display_name, today, roster.ON_BEHALF if on_behalf else None
+                ),
+                "student_code": d.student_code,
+                "student_name": d.student_name,
+            }
+            if seal is not None:
+                entry["seal_credential_id"] = seal.id
+                entry["seal_name"] = school.name if school else seal.owner_name
+                entry["seal_stamp"] = _stamp_lines(
+                    roster.ROLE_TITLES[Step.SEAL], entry["seal_name"], today, None
+                )
+            items.append(entry)
+        manifest = {
+            "version": 1,
+            "approval_id": approval_id,
+            "tenant_id": tenant_id,
+            "signer": {"person_id": person_id, "name": person.display_name},
+            "step": the_step,
+            "signed_on": today.isoformat(),
+            "created_at": moment.isoformat(),
+            "items": items,
+        }
+        digest = sad.manifest_hash(manifest)
+        challenge = sad.challenge_for(digest, sad.new_nonce())
+        first = items[0]
+        approval = Approval(
+            id=approval_id,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            step=the_step,
+            status=PENDING,
+            on_behalf_of_id=first["on_behalf_of"],
+            delegation_id=first["delegation_id"],
+            manifest=manifest,
+            manifest_hash=digest,
+            challenge=challenge,
+            expires_at=moment + CHALLENGE_TTL,
+            total=len(items),
+            created_at=moment,
+        )
+        s.add(approval)
+        s.flush()
+        s.add_all(
+            ApprovalItem(
+                approval_id=approval_id,
+                document_id=entry["document_id"],
+                position=n,
+                step=the_step,
+                sha256=entry["sha256"],
+                credential_id=entry["credential_id"],
+                status=ITEM_PENDING,
+            )
+            for n, entry in enumerate(items)
+        )
+        passkey_ids = list(s.scalars(select(Passkey.credential_id).where(Passkey.person_id == person_id)))
+        record_event(
+            s,
+            action="approval.requested",
+            actor_id=person_id,
+            tenant_id=tenant_id,
+            target_type="approval",
+            target_id=approval_id,
+            details={"manifest_hash": digest, "count": len(items), "step": the_step},
+        )
+    options = {
+        "challenge": sad.b64url(challenge),
+        "rpId": settings.rp_id,
+        "timeout": int(CHALLENGE_TTL.total_seconds() * 1000),
+        "userVerification": "required",
+        "allowCredentials": [{"type": "public-key", "id": cid} for cid in passkey_ids],
+    }
+    return approval, options
+
+
+# --------------------------------------------------------------------------- approving
+
+
+def _spend(s: Session, tenant_id: str | None, person_id: str, approval_id: str, moment: datetime) -> Approval:
+    """Lock the approval and spend its challenge; refuse anything not pending and alive."""
+    approval = s.execute(
+        select(Approval).where(Approval.id == approval_id).with_for_update()
+    ).scalar_one_or_none()
+    # another signer's approval does not exist for the caller: approving for someone else is impossible
+    if approval is None or approval.tenant_id != tenant_id or approval.person_id != person_id:
+        raise ApprovalNotFound()
+    if approval.status == EXPIRED:
+        raise ApprovalExpired()
+    if approval.status != PENDING:
+        raise ApprovalUsed()
+    if moment >= approval.expires_at:
+        approval.status = EXPIRED
+        return approval
+    approval.status = REFUSED  # spent; becomes AUTHORIZED only if the proof verifies
+    return approval
+
+
+def _refuse(s: Session, approval: Approval, factor: str, reason: str, moment: datetime) -> NoReturn:
+    locked_now = factors.note_failure(s, approval.person_id, factor, moment)
+    record_event(
+        s,
+        action="approval.refused",
+        outcome="failure",
+        actor_id=approval.person_id,
+        tenant_id=approval.tenant_id,
+        target_type="approval",
+        target_id=approval.id,
+        details={"factor": factor, "reason": reason[:200], "manifest_hash": approval.manifest_hash},
+    )
+    if locked_now:
+        record_event(
+            s,
+            action="auth.factor_lock",
+            actor_id=None,
+            tenant_id=approval.tenant_id,
+            target_type="person",
+            target_id=approval.person_id,
+            details={"factor": factor, "failures": factors.MAX_FAILURES},
+        )
+    raise factors.Refused(f"approval {factor}: {reason}")
+
+
+def approve_with_passkey(
+    *, tenant_id: str | None, person_id: str, approval_id: str, credential: dict[str, Any]
+) -> Approval:
+    settings = _settings()
+    moment = clock_now()
+    expired = False
+    with factors.auth_transaction() as s:
+        approval = _spend(s, tenant_id, person_id, approval_id, moment)
+        if approval.status == EXPIRED:
+            expired = True
+        else:
+            if factors.locked_until(s, person_id, PASSKEY, moment) is not None:
+                _refuse(s, approval, PASSKEY, "factor locked", moment)
+            try:
+                assertion = passkeys.parse_assertion(credential)
+            except passkeys.CeremonyFailed as exc:
+                _refuse(s, approval, PASSKEY, str(exc), moment)
+            passkey = s.execute(
+                select(Passkey).where(
+                    Passkey.credential_id == assertion.credential_id, Passkey.person_id == person_id
+                )
+            ).scalar_one_or_none()
+            if passkey is None:
+                _refuse(s, approval, PASSKEY, "not one of the signer's passkeys", moment)
+            try:
+                new_count = passkeys.verify_assertion(
+                    settings,
+                    assertion,
+                    challenge=approval.challenge,
+                    public_key=passkey.public_key,
+                    sign_count=passkey.sign_count,
+                )
+            except passkeys.CeremonyFailed as exc:
+                _refuse(s, approval, PASSKEY, str(exc), moment)
+            passkey.sign_count, passkey.last_used_at = new_count, moment
+            factors.note_success(s, person_id, PASSKEY)
+            _authorize(s, settings, approval, PASSKEY, passkey.id, moment)
+    if expired:
+        raise ApprovalExpired()
+    _enqueue(approval)
+    return approval
+
+
+def approve_with_totp(*, tenant_id: str | None, person_id: str, approval_id: str, code: str) -> Approval:
+    settings = _settings()
+    moment = clock_now()
+    with transaction() as s:  # checks that spend nothing
+        approval = s.get(Approval, approval_id)
+        if approval is None or approval.tenant_id != tenant_id or approval.person_id != person_id:
+            raise ApprovalNotFound()
+        school = roster.school(s, approval.tenant_id)
+        batch_ok = bool(school is not None and school.policy_value("totp_batch_approval"))
+        if approval.total > 1 and not batch_ok:
+            raise TotpBatchForbidden()
+        if s.scalar(select(TotpFactor.id).where(TotpFactor.person_id == person_id)) is None:
+            raise NoTotpFactor()
+    expired = False
+    with factors.auth_transaction() as s:
+        approval = _spend(s, tenant_id, person_id, approval_id, moment)
+        if approval.status == EXPIRED:
+            expired = True
+        else:
+            if factors.locked_until(s, person_id, TOTP, moment) is not None:
+                _refuse(s, approval, TOTP, "factor locked", moment)
+            factor = s.execute(select(TotpFactor).where(TotpFactor.person_id == person_id)).scalar_one()
+            secret = crypto.decrypt(settings, factor.secret_encrypted)
+            step = factors.match_totp_step(secret, code, moment, after_step=factor.last_used_step)
+            if step is None:
+                _refuse(s, approval, TOTP, "wrong or already used code", moment)
+            if not factors.consume_totp_step(s, factor, step, moment):
+                _refuse(s, approval, TOTP, "time step used concurrently", moment)
+            factors.note_success(s, person_id, TOTP)
+            _authorize(s, settings, approval, TOTP, None, moment)
+    if expired:
+        raise ApprovalExpired()
+    _enqueue(approval)
+    return approval
+
+
+def _authorize(
+    s: Session, settings: Settings, approval: Approval, method: str, passkey_id: str | None, moment: datetime
+) -> None:
+    """Mint the SAD, move every unchanged document to APPROVED; fail the rest with a reason."""
+    entries = {e["document_id"]: e for e in approval.manifest["items"]}
+    items = list(s.scalars(select(ApprovalItem).where(ApprovalItem.approval_id == approval.id)))
+    docs = {
+        d.id: d for d in s.scalars(select(Document).where(Document.id.in_(list(entries))).with_for_update())
+    }
+    today = local_today(moment)
+    queued = 0
+    for item in items:
+        doc = docs.get(item.document_id)
+        entry = entries[item.document_id]
+        right = eligibility(s, doc, approval.person_id, today) if doc is not None else None
+        if doc is None or doc.sha256 != entry["sha256"]:
+            _fail_item(
+                item, "approval.document_changed", "The document changed after the approval was asked for."
+            )
+        elif (
+            right is None or right["step"] != entry["step"] or right["on_behalf_of"] != entry["on_behalf_of"]
+        ):
+            _fail_item(
+                item, "approval.document_not_ready", "The document is no longer waiting for this signature."
+            )
+        else:
+            documents.apply(s, doc, Event.APPROVE)
+            doc.approval_id = approval.id
+            doc.failure_code = doc.failure_message = None
+            item.status = ITEM_QUEUED
+            queued += 1
+    value = sad.mint()
+    bound = _sad_binding(approval)
+    approval.sad_mac = sad.mac(settings.secret_key, value, bound)
+    approval.sad_sealed = sad.seal(settings.secret_key, value) if queued else None
+    approval.sad_expires_at = moment + SAD_TTL
+    approval.method, approval.passkey_id = method, passkey_id
+    approval.status = AUTHORIZED if queued else FINISHED
+    approval.authorized_at = moment
+    if not queued:
+        approval.finished_at = moment
+    record_event(
+        s,
+        action="approval.authorized",
+        actor_id=approval.person_id,
+        tenant_id=approval.tenant_id,
+        target_type="approval",
+        target_id=approval.id,
+        details={
+            "manifest_hash": approval.manifest_hash,
+            "method": method,
+            "count": queued,
+            "not_signable": len(items) - queued,
+            "step": approval.step,
+            "on_behalf_of": approval.on_behalf_of_id,
+            "delegation_id": approval.delegation_id,
+        },
+    )
+
+
+def _sad_binding(approval: Approval) -> bytes:
+    credentials: list[str] = []
+    for entry in approval.manifest["items"]:
+        credentials.append(entry["credential_id"])
+        if entry.get("seal_credential_id"):
+            credentials.append(entry["seal_credential_id"])
+    return sad.binding(
+        approval_id=approval.id,
+        manifest_hex=approval.manifest_hash,
+        person_id=approval.person_id,
+        credential_ids=credentials,
+    )
+
+
+def _fail_item(item: ApprovalItem, code: str, message: str) -> None:
+    item.status, item.failure_code, item.failure_message = ITEM_FAILED, code, message
+
+
+def _enqueue(approval: Approval) -> None:
+    if approval.status != AUTHORIZED:
+        return
+    from app.workflow import tasks
+
+    ids = [e["document_id"] for e in approval.manifest["items"]]
+    tasks.enqueue(approval.id, ids)
+
+
+# --------------------------------------------------------------------------- reading and rejecting
+
+
+def get_approval(*, tenant_id: str | None, approval_id: str) -> Approval:
+    approval = session().get(Approval, approval_id)
+    if approval is None or tenant_id is None or approval.tenant_id != tenant_id:
+        raise ApprovalNotFound()
+    return approval
+
+
+def progress(*, tenant_id: str | None, approval_id: str, with_items: bool = True) -> dict[str, Any]:
+    s = session()
+    approval = get_approval(tenant_id=tenant_id, approval_id=approval_id)
+    items = list(
+        s.scalars(
+            select(ApprovalItem)
+            .where(ApprovalItem.approval_id == approval.id)
+            .order_by(ApprovalItem.position)
+        )
+    )
+    counts = {ITEM_PENDING: 0, ITEM_QUEUED: 0, ITEM_DONE: 0, ITEM_FAILED: 0}
+    for item in items:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    s.commit()  # end the read transaction (SQLite holds its lock until then)
+    return {
+        "id": approval.id,
+        "status": approval.status,
+        "step": approval.step,
+        "method": approval.method,
+        "person_id": approval.person_id,
+        "on_behalf_of_id": approval.on_behalf_of_id,
+        "manifest_hash": approval.manifest_hash,
+        "expires_at": approval.expires_at,
+        "created_at": approval.created_at,
+        "authorized_at": approval.authorized_at,
+        "finished_at": approval.finished_at,
+        "total": approval.total,
+        "pending": counts[ITEM_PENDING],
+        "queued": counts[ITEM_QUEUED],
+        "done": counts[ITEM_DONE],
+        "failed": counts[ITEM_FAILED],
+        "items": [
+            {
+                "document_id": i.document_id,
+                "sha256": i.sha256,
+                "status": i.status,
+                "failure_code": i.failure_code,
+                "failure_message": i.failure_message,
+            }
+            for i in items
+        ]
+        if with_items
+        else [],
+    }
+
+
+def reject(*, tenant_id: str | None, person_id: str, document_id: str, reason: str) -> Document:
+    """The current step's signer refuses the transcript; it goes back to the clerk with the reason."""
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise ReasonRequired()
+    moment = clock_now()
+    with transaction() as s:
+        doc = documents.load(s, tenant_id, document_id, lock=True)
+        right = eligibility(s, doc, person_id, local_today(moment))
+        if right is None:
+            raise NotAssigned()
+        documents.apply(s, doc, Event.REJECT)
+        doc.rejected_reason, doc.rejected_by_id = reason[:2000], person_id
+        record_event(
+            s,
+            action="document.rejected",
+            actor_id=person_id,
+            tenant_id=doc.tenant_id,
+            target_type="document",
+            target_id=doc.id,
+            details={"step": right["step"], "on_behalf_of": right["on_behalf_of"], "reason": reason[:500]},
+        )
+        return doc
+
+
+def totp_allowed(approval: Approval) -> bool:
+    if approval.total == 1:
+        return True
+    school = roster.school(session(), approval.tenant_id)
+    return bool(school is not None and school.policy_value("totp_batch_approval"))

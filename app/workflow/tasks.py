@@ -1,0 +1,58 @@
+"""Signing on the task queue: one task per chunk of an approval, and the sweep.
+
+Tasks carry ids only (never the SAD: it is checked against the database's MAC by the task).
+Duplicates are harmless: a document is claimed by exactly one worker (see ``signing.run``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, current_app, shared_task
+from celery._state import connect_on_app_finalize
+from celery.signals import worker_ready
+
+CHUNK = 16
+
+
+@shared_task(name="workflow.sign_batch", acks_late=True)
+def sign_batch(approval_id: str, document_ids: list[str]) -> dict[str, int]:
+    from app.workflow.signing import run
+
+    return run(approval_id, document_ids)
+
+
+@shared_task(name="workflow.sweep")
+def sweep() -> dict[str, int]:
+    from app.workflow.signing import sweep as do_sweep
+
+    return do_sweep()
+
+
+def enqueue(approval_id: str, document_ids: list[str], chunk: int = CHUNK) -> int:
+    """Queue the documents of an approval in chunks; returns the number of tasks."""
+    n = 0
+    for start in range(0, len(document_ids), chunk):
+        sign_batch.apply_async(args=[approval_id, document_ids[start : start + chunk]])
+        n += 1
+    return n
+
+
+@worker_ready.connect
+def _sweep_on_start(**_: Any) -> None:
+    """A worker that starts (again) picks up what a dead one left behind."""
+    sweep.apply_async(countdown=5)
+
+
+SWEEP_EVERY_SECONDS = 60.0
+
+
+def schedule(celery: Celery) -> None:
+    """Put the sweep in ``celery``'s beat schedule: work whose worker died, or whose queue message was
+    lost (a broker restarted without persistence), is picked up within a minute of its lease ending."""
+    entry = {"task": "workflow.sweep", "schedule": SWEEP_EVERY_SECONDS}
+    celery.conf.beat_schedule = {**(celery.conf.beat_schedule or {}), "workflow.sweep": entry}
+
+
+connect_on_app_finalize(schedule)
+schedule(current_app)  # the app whose make_celery is importing this module

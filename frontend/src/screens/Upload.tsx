@@ -1,0 +1,92 @@
+import { useState } from 'preact/hooks';
+import { apiForm } from '../api/client';
+import type { UploadReport } from '../api/types';
+import { Alert } from '../components/Alert';
+import { hasMessage, t } from '../i18n';
+import { formatNumber } from '../lib/format';
+import { useAction } from '../lib/useAction';
+
+export function codeText(code: string | null, fallback: string | null): string {
+  if (!code) return fallback ?? '';
+  const key = `code.${code}`;
+  return hasMessage(key) ? t(key) : (fallback ?? code);
+}
+
+/** The clerk uploads transcripts (PDFs, or a ZIP with its CSV manifest); each file gets its own result. */
+export default function Upload() {
+  const [report, setReport] = useState<UploadReport | null>(null);
+  const action = useAction();
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    for (const [key, value] of [...form.entries()]) {
+      if (value === '' || (value instanceof File && value.size === 0 && value.name === '')) form.delete(key);
+    }
+    void action.run(async () => {
+      setReport(await apiForm<UploadReport>('/documents', form));
+    });
+  };
+
+  return (
+    <div class="stack wide">
+      <h1>{t('title.upload')}</h1>
+      <form class="card stack-small" onSubmit={submit}>
+        <div class="field">
+          <label for="files">{t('upload.files')}</label>
+          <p id="files-hint" class="hint">
+            {t('upload.filesHint')}
+          </p>
+          <input id="files" name="files" type="file" multiple required accept=".pdf,.zip,application/pdf,application/zip" aria-describedby="files-hint" />
+        </div>
+        <div class="field">
+          <label for="manifest">{t('upload.manifest')}</label>
+          <p id="manifest-hint" class="hint">
+            {t('upload.manifestHint')}
+          </p>
+          <input id="manifest" name="manifest" type="file" accept=".csv,text/csv" aria-describedby="manifest-hint" />
+        </div>
+        <div class="field">
+          <label for="class">{t('upload.class')}</label>
+          <input id="class" name="class" autoComplete="off" />
+        </div>
+        <div class="field">
+          <label for="school_year">{t('upload.year')}</label>
+          <input id="school_year" name="school_year" placeholder="2024-2025" autoComplete="off" />
+        </div>
+        <Alert kind="notice">{action.busy && t('upload.working')}</Alert>
+        <Alert>{action.error}</Alert>
+        <button type="submit" class="button" disabled={action.busy}>
+          {t('upload.submit')}
+        </button>
+      </form>
+      {report && (
+        <section class="card stack-small" aria-labelledby="report-heading">
+          <h2 id="report-heading">{t('upload.report')}</h2>
+          <p role="status">
+            {t('upload.summary', {
+              created: formatNumber(report.created),
+              duplicates: formatNumber(report.duplicates),
+              refused: formatNumber(report.refused),
+              blocked: formatNumber(report.blocked),
+            })}
+          </p>
+          <ul class="item-list">
+            {report.files.map((f, i) => (
+              <li key={`${f.file}-${i}`} class="item">
+                <p class="item-title">{f.file}</p>
+                <p class={f.outcome === 'refused' || f.status === 'blocked' ? 'text-error' : 'muted'}>
+                  {f.status === 'blocked'
+                    ? t('upload.blockedBecause', { reason: codeText(f.blocked_code, null) })
+                    : t(`upload.outcome.${f.outcome}`)}
+                  {f.outcome === 'refused' && ` — ${codeText(f.code, f.message)}`}
+                </p>
+              </li>
+            ))}
+          </ul>
+          {report.blocked > 0 && <a href="/admin/blocked">{t('title.blocked')}</a>}
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+"""The SCAL2 checklist for approvals (DOMAIN.md §6): the SAD is bound to the exact documents, the
+signer and the key; single use; expiry; a document changed after the manifest is not signed."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+
+from app.db import session, transaction
+from app.documents.models import Document
+from app.workflow import signing
+from app.workflow.models import Approval
+from tests.support.clock import FrozenClock
+from tests.support.fixtures import clock  # noqa: F401 - fixture
+from tests.support.workflow_world import World, build_world
+
+pytestmark = pytest.mark.hsm
+
+
+@pytest.fixture
+def world(app: Flask, clock: FrozenClock) -> World:  # noqa: F811
+    return build_world(app)
+
+
+def _doc(doc_id: str) -> Document:
+    session().expire_all()
+    doc = session().get(Document, doc_id)
+    assert doc is not None
+    session().commit()
+    return doc
+
+
+def _request(world: World, body: dict[str, Any]) -> dict[str, Any]:
+    response = world.teacher.client.post("/api/v1/approvals", json=body)
+    assert response.status_code == 201, response.get_json()
+    result: dict[str, Any] = response.get_json()
+    return result
+
+
+def test_the_manifest_lists_exact_hashes_and_the_challenge_commits_to_it(world: World) -> None:
+    a, b = world.upload(2)
+    body = _request(world, {"document_ids": [a, b]})
+    items = body["manifest"]["items"]
+    assert [(i["document_id"], i["sha256"]) for i in items] == [(a, _doc(a).sha256), (b, _doc(b).sha256)]
+    assert items[0]["stamp"][-2] == "Ký bởi: Nguyễn Thị Hồng Vân"
+    assert body["publicKey"]["userVerification"] == "required"
+    assert len(body["publicKey"]["allowCredentials"]) == 1
+    assert body["totp_allowed"] is False
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
+)
+def test_an_approval_for_a_and_b_cannot_sign_c(world: World, app: Flask) -> None:
+    a, b, c = world.upload(3)
+    result = world.teacher.approve({"document_ids": [a, b]})
+    assert (result["done"], result["total"]) == (2, 2)
+    assert _doc(c).status == "waiting" and _doc(c).signature_count == 0
+    # a worker handed C under the approval of {A, B} (a forged or confused task) signs nothing
+    with transaction() as s:
+        s.execute(
+            update(Document)
+            .where(Document.id == c)
+            .values(status="approved", step=1, approval_id=result["id"])
+        )
+    assert signing.run(result["id"], [c]) == {"signed": 0, "failed": 0, "completed": 0}
+    assert _doc(c).signature_count == 0
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
+)
+def test_an_approval_cannot_be_used_twice(world: World) -> None:
+    (a,) = world.upload(1)
+    body = _request(world, {"document_ids": [a]})
+    assertion = world.teacher.authenticator.get(body["publicKey"])
+    first = world.teacher.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey", json={"credential": assertion}
+    )
+    assert first.status_code == 202
+    again = world.teacher.authenticator.get(body["publicKey"])
+    second = world.teacher.client.post(f"/api/v1/approvals/{body['id']}/passkey", json={"credential": again})
+    assert second.status_code == 409
+    assert second.get_json()["code"] == "approval.already_used"
+    assert _doc(a).signature_count == 1
+
+
+def test_a_failed_assertion_spends_the_challenge(world: World) -> None:
+    (a,) = world.upload(1)
+    body = _request(world, {"document_ids": [a]})
+    world.teacher.authenticator.user_verified = False  # no PIN / biometric: UV flag missing
+    bad = world.teacher.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey",
+        json={"credential": world.teacher.authenticator.get(body["publicKey"])},
+    )
+    assert bad.status_code == 401 and bad.get_json()["code"] == "auth.failed"
+    world.teacher.authenticator.user_verified = True
+    retry = world.teacher.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey",
+        json={"credential": world.teacher.authenticator.get(body["publicKey"])},
+    )
+    assert retry.status_code == 409
+    assert _doc(a).status == "waiting"
+
+
+def test_an_expired_challenge_is_refused(world: World, clock: FrozenClock) -> None:  # noqa: F811
+    (a,) = world.upload(1)
+    body = _request(world, {"document_ids": [a]})
+    clock.advance(minutes=5, seconds=1)
+    late = world.teacher.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey",
+        json={"credential": world.teacher.authenticator.get(body["publicKey"])},
+    )
+    assert late.status_code == 410 and late.get_json()["code"] == "approval.expired"
+    assert _doc(a).status == "waiting" and _doc(a).signature_count == 0
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
+)
+def test_a_document_changed_after_the_manifest_is_not_signed_and_says_why(world: World) -> None:
+    a, b = world.upload(2)
+    body = _request(world, {"document_ids": [a, b]})
+    replaced = world.clerk.patch(f"/api/v1/documents/{b}", json={"student_name": "Học sinh đổi tên"})
+    assert replaced.status_code == 200
+    with transaction() as s:  # the file of B changes (a clerk replaced it) after the manifest was built
+        s.execute(update(Document).where(Document.id == b).values(sha256="f" * 64))
+    result = world.teacher.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey",
+        json={"credential": world.teacher.authenticator.get(body["publicKey"])},
+    ).get_json()
+    assert (result["done"], result["failed"]) == (1, 1)
+    failed = next(i for i in result["items"] if i["document_id"] == b)
+    assert failed["failure_code"] == "approval.document_changed"
+    assert _doc(b).signature_count == 0 and _doc(a).signature_count == 1
+
+
+def test_a_document_changed_after_approval_fails_at_signing_time(world: World, app: Flask) -> None:
+    (a,) = world.upload(1)
+    celery = app.extensions["celery"]
+    celery.conf.task_always_eager = False  # approve now, sign later
+    try:
+        from unittest import mock
+
+        with mock.patch("app.workflow.tasks.enqueue"):
+            result = world.teacher.approve({"document_ids": [a]})
+    finally:
+        celery.conf.task_always_eager = True
+    with transaction() as s:
+        s.execute(update(Document).where(Document.id == a).values(sha256="e" * 64))
+    assert signing.run(result["id"], [a])["failed"] == 1
+    doc = _doc(a)
+    assert (doc.status, doc.failure_code, doc.signature_count) == ("failed", "approval.document_changed", 0)
+
+
+def test_nobody_approves_for_someone_else(world: World) -> None:
+    a, b = world.upload(2)
+    refused = world.principal.client.post("/api/v1/approvals", json={"document_ids": [a]})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "approval.not_assigned"
+    clerk = world.clerk.post("/api/v1/approvals", json={"document_ids": [a]})
+    assert clerk.status_code == 403
+    body = _request(world, {"document_ids": [b]})
+    # the principal holds the teacher's approval id: it does not exist for them
+    own = world.principal.authenticator.credentials[0]
+    hijack = world.principal.client.post(
+        f"/api/v1/approvals/{body['id']}/passkey",
+        json={"credential": world.principal.authenticator.get(body["publicKey"], credential=own)},
+    )
+    assert hijack.status_code == 404
+
+
+def test_totp_approves_one_document_unless_the_school_allows_batches(world: World) -> None:
+    a, b = world.upload(2)
+    body = _request(world, {"document_ids": [a, b]})
+    refused = world.teacher.client.post(f"/api/v1/approvals/{body['id']}/totp", json={"code": "123456"})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "approval.totp_batch_forbidden"
+    assert session().get(Approval, body["id"]).status == "pending"  # type: ignore[union-attr]
+
+
+def test_reject_needs_a_reason_and_sends_it_back_to_the_clerk(world: World) -> None:
+    (a,) = world.upload(1)
+    empty = world.teacher.client.post(f"/api/v1/documents/{a}/reject", json={"reason": ""})
+    assert empty.status_code == 422
+    not_mine = world.principal.client.post(f"/api/v1/documents/{a}/reject", json={"reason": "Sai điểm"})
+    assert not_mine.status_code == 403
+    done = world.teacher.client.post(f"/api/v1/documents/{a}/reject", json={"reason": "Sai điểm môn Toán"})
+    assert done.status_code == 200
+    assert (done.get_json()["status"], done.get_json()["rejected_reason"]) == (
+        "rejected",
+        "Sai điểm môn Toán",
+    )
+    back = world.clerk.post(f"/api/v1/documents/{a}/resubmit")
+    assert back.status_code == 200 and back.get_json()["status"] == "waiting"
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
+)
+def test_delegate_signs_for_the_principal_with_kt_stamp(world: World, clock: FrozenClock) -> None:  # noqa: F811
+    (a,) = world.upload(1)
+    world.teacher.approve({"document_ids": [a]})
+    created = world.principal.client.post(
+        "/api/v1/delegations",
+        json={"delegate_id": world.deputy.person.id, "starts_on": "2024-09-01", "ends_on": "2024-09-30"},
+    )
+    assert created.status_code == 201, created.get_json()
+    result = world.deputy.approve({"all_ready": True})
+    item = result["request"]["manifest"]["items"][0]
+    assert item["stamp"][:2] == ["KT. HIỆU TRƯỞNG", "PHÓ HIỆU TRƯỞNG"]
+    assert item["on_behalf_of"] == world.principal.person.id
+    assert _doc(a).status == "completed"
+    revoked = world.principal.client.post(f"/api/v1/delegations/{created.get_json()['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]

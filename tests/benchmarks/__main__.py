@@ -1,0 +1,52 @@
+"""``make bench``: runs every ``tests/benchmarks/bench_*.py`` and prints the figures.
+
+Each module exposes ``run(ctx: BenchContext) -> dict[str, float]``; figures from earlier modules are
+in ``ctx.figures`` so ratios are taken within the same run (e.g. against the raw HSM rate).  The
+figures are printed at the end, one per line, as ``name: value``.  Set ``BENCH_ONLY=signing,csc`` to
+run some modules only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+import time
+import traceback
+
+from tests.benchmarks.common import BenchContext
+
+
+def main() -> int:
+    only = {x.strip() for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()}
+    ctx = BenchContext.create()
+    package_dir = os.path.dirname(__file__)
+    names = sorted(m.name for m in pkgutil.iter_modules([package_dir]) if m.name.startswith("bench_"))
+    # the raw HSM rate first: other modules state their figures as a ratio to it, from the same run
+    names.sort(key=lambda name: name != "bench_hsm")
+    failures = 0
+    try:
+        for name in names:
+            short = name.removeprefix("bench_")
+            if only and short not in only:
+                continue
+            print(f"==> {short}", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            try:
+                module = importlib.import_module(f"tests.benchmarks.{name}")
+                ctx.figures.update(module.run(ctx))
+            except Exception:
+                failures += 1
+                traceback.print_exc()
+            print(f"    ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+    finally:
+        ctx.close()
+    print()
+    for key, value in ctx.figures.items():
+        print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
