@@ -33,7 +33,7 @@ def _statuses(ids: list[str]) -> dict[str, int]:
     return counts
 
 
-def test_quota_refuses_the_principals_batch_until_the_upgrade(app: Flask) -> None:
+def test_quota_refuses_the_principals_batch_until_the_upgrade(app: Flask, task_worker: object) -> None:
     world = build_world(app)
     school = world.school
     admin = make_person(school, roles=(rules.SCHOOL_ADMIN,))

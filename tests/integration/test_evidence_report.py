@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.hsm, pytest.mark.timeout(900)]  # a whole chain per te
 
 
 @pytest.fixture
-def signed(app: Flask) -> tuple[World, str]:
+def signed(app: Flask, task_worker: object) -> tuple[World, str]:
     world = build_world(app)
     (doc_id,) = world.upload(1)
     sign_through_the_chain(world, [doc_id])

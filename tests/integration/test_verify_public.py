@@ -57,7 +57,7 @@ def sign_through_the_chain(world: World, ids: list[str]) -> None:
 
 
 @pytest.fixture
-def issued(app: Flask) -> Issued:
+def issued(app: Flask, task_worker: object) -> Issued:
     world = build_world(app)
     ids = world.upload(2)
     sign_through_the_chain(world, ids)
