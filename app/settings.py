@@ -77,6 +77,7 @@ class Settings:
     # personal data at rest (CCCD); 32 url-safe base64 bytes (Fernet key)
     data_encryption_key: str = ""
     vapid_subject: str = "mailto:admin@localhost"
+    webhook_retry_seconds: float = 10.0  # first retry of a failed webhook; doubles each time (max 1 h)
     log_json: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -121,6 +122,7 @@ class Settings:
             data_encryption_key=_secret(env, "DATA_ENCRYPTION_KEY")
             or _dev_secret(var_dir, "data_encryption_key", mode, fernet=True),
             vapid_subject=env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
+            webhook_retry_seconds=float(env.get("WEBHOOK_RETRY_SECONDS", "10")),
             log_json=_bool(env.get("LOG_JSON"), mode == "prod"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )

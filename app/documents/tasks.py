@@ -9,6 +9,8 @@ from celery import shared_task
 
 @shared_task(name="documents.deliver_webhook", bind=True, max_retries=8, acks_late=True)
 def deliver_webhook(self: Any, delivery_id: str) -> None:
+    from flask import current_app
+
     from app.documents.webhooks import MAX_ATTEMPTS, deliver
 
     if deliver(delivery_id):
@@ -20,4 +22,5 @@ def deliver_webhook(self: Any, delivery_id: str) -> None:
             if deliver(delivery_id):
                 return
         return
-    raise self.retry(countdown=min(3600, 10 * 2**self.request.retries))
+    first = current_app.extensions["signet.settings"].webhook_retry_seconds
+    raise self.retry(countdown=min(3600.0, first * 2**self.request.retries))

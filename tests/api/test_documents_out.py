@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import struct
 import zipfile
 from typing import Any
@@ -19,21 +18,16 @@ from tests.support.factories import SignedInClient, make_person, make_school, si
 from tests.support.fixtures import clock  # noqa: F401 - fixture
 from tests.support.workflow_world import World, build_world, transcript_pdf
 
-# These tests drive approvals and read the result at once: they assume tasks run inline (the default
-# run). On the Redis run they would need a worker and waits between steps — not done yet.
-pytestmark = [
-    pytest.mark.hsm,
-    pytest.mark.skipif(
-        bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks (the SQLite run covers them)"
-    ),
-]
+# These tests drive approvals and read the result at once: on the broker run a real worker signs and
+# each approval waits for it (``settle``).
+pytestmark = pytest.mark.hsm
 
 YEAR = "2024-2025"
 
 
 @pytest.fixture
-def world(app: Flask, clock: FrozenClock) -> World:  # noqa: F811
-    return build_world(app)
+def world(app: Flask, clock: FrozenClock, task_worker: object) -> World:  # noqa: F811
+    return build_world(app, settle=True)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -22,20 +21,16 @@ from app.db import session
 from app.documents.models import WebhookDelivery
 from app.documents.webhooks import MAX_ATTEMPTS
 from app.people import rules
+from app.settings import Settings
 from tests.conftest import wait_for
 from tests.support.clock import FrozenClock
 from tests.support.factories import SignedInClient, make_person, sign_in
 from tests.support.fixtures import clock  # noqa: F401 - fixture
 from tests.support.workflow_world import World, build_world
 
-# These tests drive approvals and read the result at once: they assume tasks run inline (the default
-# run). On the Redis run they would need a worker and waits between steps — not done yet.
-pytestmark = [
-    pytest.mark.hsm,
-    pytest.mark.skipif(
-        bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks (the SQLite run covers them)"
-    ),
-]
+# These tests drive approvals and read the result at once: on the broker run a real worker signs and
+# each approval waits for it (``settle``).
+pytestmark = pytest.mark.hsm
 
 
 class Receiver:
@@ -88,8 +83,13 @@ def verified(secret: str, headers: dict[str, str], body: bytes, tolerance: int =
 
 
 @pytest.fixture
-def world(app: Flask, clock: FrozenClock) -> World:  # noqa: F811
-    return build_world(app)
+def settings(base_settings: Settings) -> Settings:
+    return base_settings.with_(webhook_retry_seconds=0.05)  # the broker run retries for real
+
+
+@pytest.fixture
+def world(app: Flask, clock: FrozenClock, task_worker: object) -> World:  # noqa: F811
+    return build_world(app, settle=True)
 
 
 @pytest.fixture
@@ -221,9 +221,9 @@ def test_a_receiver_that_keeps_failing_is_given_up_on(app: Flask, world: World) 
 def test_each_school_hears_only_about_its_own_transcripts(
     app: Flask, world: World, receiver: Receiver
 ) -> None:
-    other = build_world(app)
+    other = build_world(app, settle=True)
     other_receiver = Receiver()
-    quiet = build_world(app)  # a third school with no webhook
+    quiet = build_world(app, settle=True)  # a third school with no webhook
     try:
         secret = set_webhook(app, world, receiver.url)
         other_secret = set_webhook(app, other, other_receiver.url)

@@ -3,7 +3,6 @@ signer and the key; single use; expiry; a document changed after the manifest is
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -16,14 +15,23 @@ from app.workflow import signing
 from app.workflow.models import Approval
 from tests.support.clock import FrozenClock
 from tests.support.fixtures import clock  # noqa: F401 - fixture
-from tests.support.workflow_world import World, build_world
+from tests.support.workflow_world import World, build_world, settle
 
 pytestmark = pytest.mark.hsm
 
 
 @pytest.fixture
-def world(app: Flask, clock: FrozenClock) -> World:  # noqa: F811
-    return build_world(app)
+def world(app: Flask, clock: FrozenClock, task_worker: object) -> World:  # noqa: F811
+    return build_world(app, settle=True)
+
+
+def _outcome(world: World, approval_id: str) -> dict[str, Any]:
+    """The approval's progress once its signing is over (inline: at once; broker run: after the worker)."""
+    settle()
+    response = world.teacher.client.get(f"/api/v1/approvals/{approval_id}")
+    assert response.status_code == 200, response.get_json()
+    result: dict[str, Any] = response.get_json()
+    return result
 
 
 def _doc(doc_id: str) -> Document:
@@ -52,13 +60,10 @@ def test_the_manifest_lists_exact_hashes_and_the_challenge_commits_to_it(world: 
     assert body["totp_allowed"] is False
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
-)
 def test_an_approval_for_a_and_b_cannot_sign_c(world: World, app: Flask) -> None:
     a, b, c = world.upload(3)
     result = world.teacher.approve({"document_ids": [a, b]})
-    assert (result["done"], result["total"]) == (2, 2)
+    assert (_outcome(world, result["id"])["done"], result["total"]) == (2, 2)
     assert _doc(c).status == "waiting" and _doc(c).signature_count == 0
     # a worker handed C under the approval of {A, B} (a forged or confused task) signs nothing
     with transaction() as s:
@@ -71,9 +76,6 @@ def test_an_approval_for_a_and_b_cannot_sign_c(world: World, app: Flask) -> None
     assert _doc(c).signature_count == 0
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
-)
 def test_an_approval_cannot_be_used_twice(world: World) -> None:
     (a,) = world.upload(1)
     body = _request(world, {"document_ids": [a]})
@@ -82,6 +84,7 @@ def test_an_approval_cannot_be_used_twice(world: World) -> None:
         f"/api/v1/approvals/{body['id']}/passkey", json={"credential": assertion}
     )
     assert first.status_code == 202
+    settle()
     again = world.teacher.authenticator.get(body["publicKey"])
     second = world.teacher.client.post(f"/api/v1/approvals/{body['id']}/passkey", json={"credential": again})
     assert second.status_code == 409
@@ -119,9 +122,6 @@ def test_an_expired_challenge_is_refused(world: World, clock: FrozenClock) -> No
     assert _doc(a).status == "waiting" and _doc(a).signature_count == 0
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
-)
 def test_a_document_changed_after_the_manifest_is_not_signed_and_says_why(world: World) -> None:
     a, b = world.upload(2)
     body = _request(world, {"document_ids": [a, b]})
@@ -129,10 +129,12 @@ def test_a_document_changed_after_the_manifest_is_not_signed_and_says_why(world:
     assert replaced.status_code == 200
     with transaction() as s:  # the file of B changes (a clerk replaced it) after the manifest was built
         s.execute(update(Document).where(Document.id == b).values(sha256="f" * 64))
-    result = world.teacher.client.post(
+    started = world.teacher.client.post(
         f"/api/v1/approvals/{body['id']}/passkey",
         json={"credential": world.teacher.authenticator.get(body["publicKey"])},
-    ).get_json()
+    )
+    assert started.status_code == 202, started.get_json()
+    result = _outcome(world, body["id"])
     assert (result["done"], result["failed"]) == (1, 1)
     failed = next(i for i in result["items"] if i["document_id"] == b)
     assert failed["failure_code"] == "approval.document_changed"
@@ -142,14 +144,16 @@ def test_a_document_changed_after_the_manifest_is_not_signed_and_says_why(world:
 def test_a_document_changed_after_approval_fails_at_signing_time(world: World, app: Flask) -> None:
     (a,) = world.upload(1)
     celery = app.extensions["celery"]
-    celery.conf.task_always_eager = False  # approve now, sign later
+    eager = celery.conf.task_always_eager
+    celery.conf.task_always_eager = False  # approve now, sign later (nothing is queued)
+    world.teacher.settle = False
     try:
         from unittest import mock
 
         with mock.patch("app.workflow.tasks.enqueue"):
             result = world.teacher.approve({"document_ids": [a]})
     finally:
-        celery.conf.task_always_eager = True
+        celery.conf.task_always_eager = eager
     with transaction() as s:
         s.execute(update(Document).where(Document.id == a).values(sha256="e" * 64))
     assert signing.run(result["id"], [a])["failed"] == 1
@@ -197,9 +201,6 @@ def test_reject_needs_a_reason_and_sends_it_back_to_the_clerk(world: World) -> N
     assert back.status_code == 200 and back.get_json()["status"] == "waiting"
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("TEST_BROKER_URL")), reason="assumes inline tasks; the SQLite run covers it"
-)
 def test_delegate_signs_for_the_principal_with_kt_stamp(world: World, clock: FrozenClock) -> None:  # noqa: F811
     (a,) = world.upload(1)
     world.teacher.approve({"document_ids": [a]})

@@ -83,11 +83,36 @@ def make_credential(owner: Person | Organisation, *, seal: bool = False) -> Cred
     )
 
 
+def settle(timeout: float = 300) -> None:
+    """Wait until the signing that approvals started is over (no document approved or signing).
+
+    Inline (eager) tasks have finished before the request answers, so this returns at once; on the
+    broker run a real worker (the ``task_worker`` fixture) does the work and this waits for it."""
+    from flask import current_app
+
+    from app.documents.models import Document
+    from app.workflow.rules import Status
+    from tests.conftest import wait_for
+
+    if current_app.extensions["celery"].conf.task_always_eager:
+        return
+
+    def idle() -> bool:
+        s = db.session()
+        s.expire_all()
+        busy = s.query(Document.id).filter(Document.status.in_([Status.APPROVED, Status.SIGNING])).first()
+        s.commit()
+        return busy is None
+
+    wait_for(idle, timeout=timeout)
+
+
 @dataclass
 class Signer:
     person: Person
     client: SignedInClient
     authenticator: SoftAuthenticator = field(default_factory=SoftAuthenticator)
+    settle: bool = False  # wait for the signing an approval starts (tests that read its result at once)
 
     def approve(self, selection: dict[str, Any], *, expect: int = 202) -> dict[str, Any]:
         created = self.client.post("/api/v1/approvals", json=selection)
@@ -96,6 +121,8 @@ class Signer:
         assertion = self.authenticator.get(body["publicKey"])
         done = self.client.post(f"/api/v1/approvals/{body['id']}/passkey", json={"credential": assertion})
         assert done.status_code == expect, done.get_json()
+        if self.settle and expect == 202:
+            settle()
         result: dict[str, Any] = done.get_json()
         result["request"] = body
         return result
@@ -131,7 +158,7 @@ class World:
         return [f["document_id"] for f in body["files"]]
 
 
-def build_world(app: Flask, *, policy: dict[str, Any] | None = None) -> World:
+def build_world(app: Flask, *, policy: dict[str, Any] | None = None, settle: bool = False) -> World:
     school = make_school("Trường Tiểu học Ngọc Thụy", policy=policy)
     klass = make_class(school, "5A", "2024-2025")
     clerk = make_person(school, name="Lê Thị Văn Thư", roles=(rules.CLERK,))
@@ -145,7 +172,7 @@ def build_world(app: Flask, *, policy: dict[str, Any] | None = None) -> World:
     signers = []
     for person in (teacher, head, deputy):
         make_credential(person)
-        signer = Signer(person, sign_in(app, person))
+        signer = Signer(person, sign_in(app, person), settle=settle)
         add_passkey(person, signer.authenticator)
         signers.append(signer)
     return World(school, klass, sign_in(app, clerk), signers[0], signers[1], signers[2], seal)
