@@ -120,18 +120,19 @@ def _claim(
         approval = s.get(Approval, approval_id)
         if approval is None or approval.status != AUTHORIZED:
             return token, [], approval
-        in_manifest = set(
-            s.scalars(
-                select(ApprovalItem.document_id).where(
-                    ApprovalItem.approval_id == approval_id,
-                    ApprovalItem.document_id.in_(document_ids),
-                    ApprovalItem.status == ITEM_QUEUED,
+        listed = dict(
+            s.execute(
+                select(ApprovalItem.document_id, ApprovalItem.status).where(
+                    ApprovalItem.approval_id == approval_id, ApprovalItem.document_id.in_(document_ids)
                 )
-            )
+            ).all()
         )
-        strangers = sorted(set(document_ids) - in_manifest)
+        in_manifest = {doc_id for doc_id, status in listed.items() if status == ITEM_QUEUED}
+        strangers = sorted(set(document_ids) - set(listed))
         if strangers:  # an approval for {A, B} never signs C
             log.warning("not_in_manifest", approval_id=approval_id, document_ids=strangers[:20])
+        if len(listed) > len(in_manifest):  # a duplicate task (the sweep, a redelivery): already done
+            log.debug("already_handled", approval_id=approval_id, count=len(listed) - len(in_manifest))
         if not in_manifest:
             return token, [], approval
         sad_valid = _sad_ok(settings, approval, moment)

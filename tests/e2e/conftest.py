@@ -80,7 +80,10 @@ def settings(base_settings: Settings, _http_server: BaseWSGIServer) -> Settings:
 
 
 @pytest.fixture
-def live_server(app: Flask, settings: Settings, _http_server: BaseWSGIServer) -> Iterator[LiveServer]:
+def live_server(
+    app: Flask, settings: Settings, _http_server: BaseWSGIServer, task_worker: object
+) -> Iterator[LiveServer]:
+    """The app on a free port; on the broker run with a real worker beside it, as in production."""
     _http_server.app = app
     thread = threading.Thread(target=_http_server.serve_forever, name="e2e-server", daemon=True)
     thread.start()

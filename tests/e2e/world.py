@@ -25,7 +25,7 @@ from app.tenants.models import Organisation
 from tests.e2e.conftest import SCREENS, Authenticator
 from tests.support.factories import SignedInClient, make_class, make_person, make_school, sign_in
 from tests.support.webauthn import SoftAuthenticator, b64url
-from tests.support.workflow_world import make_credential, transcript_pdf
+from tests.support.workflow_world import make_credential, settle, transcript_pdf
 
 SCHOOL = "Trường Tiểu học Ngọc Thụy"
 TEACHER = "Nguyễn Thị Hồng Vân"
@@ -117,6 +117,7 @@ def _approve(app: Flask, person: Person, origin: str, selection: dict[str, Any])
     )
     assert done.status_code == 202, done.get_json()
     result: dict[str, Any] = done.get_json()
+    settle()  # the broker run: the worker beside the live server signs; wait as the test did inline
     return result
 
 
