@@ -46,8 +46,7 @@ run: system venv migrate token seed frontend
 # the browser tests run in a process of their own: Playwright's event loop and its live server's
 # session-wide state stay out of the other tests' way
 test: system venv frontend
-	$(PY) -m pytest -m "not slow and not e2e and not isolated" $(PYTEST_ARGS)
-	$(PY) -m pytest -m "isolated and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 	$(PY) -m pytest -m "e2e and not slow" $(PYTEST_ARGS)
 
 test-slow: system venv frontend
