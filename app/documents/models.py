@@ -91,7 +91,7 @@ class DocumentRevision(IdMixin, Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # upload | replace | signature
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # public verification matches on it
     storage_key: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(Integer)
     step: Mapped[int | None] = mapped_column(Integer)
