@@ -13,12 +13,13 @@ import json
 import secrets
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 import structlog
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
@@ -141,6 +142,44 @@ def deliver_pending(document_ids: list[str]) -> None:
 
     for delivery_id in ids:
         deliver_webhook.apply_async(args=[delivery_id])
+
+
+LOST_FIRST_ATTEMPT = timedelta(minutes=2)  # queued at completion: a worker takes it within seconds
+LOST_RETRIES = timedelta(hours=3)  # the whole backoff (10 s doubling, 8 attempts) is under 45 min
+
+
+def sweep_pending(*, now: datetime | None = None) -> int:
+    """Queue again the deliveries whose task was lost (the process died between the completion's commit
+    and the enqueue, or the broker restarted without persistence). Sending one twice is harmless: the
+    delivery id is the receiver's idempotency key and ``deliver`` skips what is no longer pending.
+    Returns the number queued."""
+    moment = now or utcnow()
+    s = session()
+    ids = list(
+        s.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending")
+            .where(
+                or_(
+                    and_(
+                        WebhookDelivery.attempts == 0,
+                        WebhookDelivery.created_at < moment - LOST_FIRST_ATTEMPT,
+                    ),
+                    WebhookDelivery.created_at < moment - LOST_RETRIES,
+                )
+            )
+            .order_by(WebhookDelivery.created_at)
+            .limit(1000)
+        )
+    )
+    s.commit()
+    from app.documents.tasks import deliver_webhook
+
+    for delivery_id in ids:
+        deliver_webhook.apply_async(args=[delivery_id])
+    if ids:
+        log.info("webhook_sweep", queued=len(ids))
+    return len(ids)
 
 
 def deliver(delivery_id: str, *, timeout: float = 10.0) -> bool:

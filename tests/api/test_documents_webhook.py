@@ -240,3 +240,34 @@ def test_each_school_hears_only_about_its_own_transcripts(
         assert {d.document_id for d in deliveries()} == {mine, theirs}
     finally:
         other_receiver.close()
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep(
+    app: Flask, world: World, receiver: Receiver
+) -> None:
+    from datetime import timedelta
+
+    from app.db import transaction, utcnow
+    from app.documents import tasks as document_tasks
+    from app.documents.models import Document
+    from app.documents.webhooks import queue_completed, sweep_pending
+
+    (a,) = world.upload(1)
+    complete(world, [a])  # no webhook yet: nothing to deliver
+    secret = set_webhook(app, world, receiver.url)
+    with transaction() as s:  # the outbox row committed, then the process died before the enqueue
+        doc = s.get(Document, a)
+        assert doc is not None
+        queue_completed(s, doc)
+    [lost] = deliveries(world.school.id)
+    assert (lost.status, lost.attempts, receiver.requests) == ("pending", 0, [])
+    assert sweep_pending() == 0  # young: its task may still be on its way
+    assert sweep_pending(now=utcnow() + timedelta(minutes=3)) == 1
+    wait_for(lambda: receiver.requests)
+    assert verified(secret, *receiver.requests[0])["id"] == lost.id
+    wait_for(lambda: deliveries(world.school.id)[0].status == "delivered")
+    assert sweep_pending(now=utcnow() + timedelta(hours=4)) == 0  # delivered: never again
+    celery = app.extensions["celery"]
+    celery.finalize()
+    entry = celery.conf.beat_schedule["documents.sweep_webhooks"]
+    assert entry["schedule"] == document_tasks.WEBHOOK_SWEEP_EVERY_SECONDS
