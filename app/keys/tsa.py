@@ -4,23 +4,32 @@ A request is answered with a ``TimeStampResp``: ``granted`` with a CMS SignedDat
 (signed attributes content-type, message-digest, signing-time and signing-certificate-v2, as
 ESS/RFC 5816 and PAdES verifiers expect), or ``rejection`` with the PKIFailureInfo bit saying why.
 A malformed request is a rejection too, never an HTTP error: that is what RFC 3161 clients parse.
+
+Every B-T signature asks for a token, so a token costs little more than its HSM signature: the
+credential is looked up once per process (and database), the certificate-dependent DER is encoded
+once (``TokenTemplate``), and each token encodes only its TSTInfo and signed attributes and splices
+them into the pre-encoded CMS of ``app.signing.cms``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
-from asn1crypto import algos, cms, core, tsp
+from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as asn1x509
 
-from app.db import utcnow
+from app.db import Database, get_db, utcnow
 from app.keys import ca
 from app.keys.hsm import HashAlgorithm, KeyInfo
 from app.keys.models import Credential, CredentialStatus, OwnerKind, Purpose, SystemRole
 from app.keys.provider import get_hsm
-from app.keys.x509 import sign_with
+from app.signing.cms import CmsTemplate, Sign, attribute, attribute_set, tlv
 
 log = structlog.get_logger(__name__)
 
@@ -104,75 +113,110 @@ def respond(request_der: bytes) -> bytes:
     return _grant(request)
 
 
+# --------------------------------------------------------------------------- tokens from pre-encoded parts
+
+_GRANTED = tsp.PKIStatusInfo({"status": "granted"}).dump()
+_OID_TST_INFO = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_CONTENT_TYPE_TST_INFO = attribute("content_type", cms.ContentType("tst_info"))
+_TST_VERSION = core.Integer(1).dump()
+_TST_POLICY = core.ObjectIdentifier(TSA_POLICY_OID).dump()
+_TST_ACCURACY = tsp.Accuracy({"seconds": 1}).dump()  # ordering FALSE is the DEFAULT: not encoded
+
+
+@dataclass(frozen=True)
+class TokenTemplate:
+    """Everything in a token that depends only on the TSA's key and certificate, DER-encoded once.
+
+    Building each TimeStampResp with asn1crypto re-encoded the certificate and the ESS attribute
+    for every token (≈ 100 ms); here only the TSTInfo and the signed attributes are encoded per
+    token and the rest is spliced in by ``CmsTemplate`` (the PAdES signer's pre-encoded CMS).
+    """
+
+    key_id: str
+    cms: CmsTemplate  # signer id, signing-certificate-v2, signature algorithm, [0] certificates
+    tsa_name: bytes  # TSTInfo.tsa: [0] EXPLICIT GeneralName directoryName (our subject)
+
+    @classmethod
+    def create(cls, certificate_der: bytes, key: KeyInfo) -> TokenTemplate:
+        cert = asn1x509.Certificate.load(certificate_der)
+        name = asn1x509.GeneralName(name="directory_name", value=cert.subject).dump()
+        return cls(
+            key_id=key.key_id,
+            cms=CmsTemplate.create(certificate_der, (), key.algorithm),
+            tsa_name=tlv(0xA0, name),
+        )
+
+    def tst_info(self, message_imprint: bytes, serial: int, gen_time: datetime, nonce: int | None) -> bytes:
+        """TSTInfo (RFC 3161 2.4.2) DER; ``message_imprint`` is the request's, byte for byte."""
+        return tlv(
+            0x30,
+            _TST_VERSION
+            + _TST_POLICY
+            + message_imprint
+            + core.Integer(serial).dump()
+            + core.GeneralizedTime(gen_time).dump()
+            + _TST_ACCURACY
+            + (core.Integer(nonce).dump() if nonce is not None else b"")
+            + self.tsa_name,
+        )
+
+    def token(self, tst_info: bytes, signing_time: datetime, sign: Sign, *, certificates: bool) -> bytes:
+        """The timeStampToken: ContentInfo(SignedData) over ``tst_info``, signed through ``sign``."""
+        signed_attrs = attribute_set(
+            _CONTENT_TYPE_TST_INFO,
+            attribute("signing_time", cms.Time(name="utc_time", value=signing_time)),
+            attribute("message_digest", core.OctetString(hashlib.sha256(tst_info).digest())),
+            self.cms.signing_certificate_attr,
+        )
+        return self.cms.signed_data(
+            signed_attrs,
+            sign(signed_attrs),
+            content_type=_OID_TST_INFO,
+            content=tst_info,
+            certificates=certificates,
+        )
+
+
+def granted(token: bytes) -> bytes:
+    """A DER TimeStampResp ``granted`` carrying ``token``."""
+    return tlv(0x30, _GRANTED + token)
+
+
+_lock = threading.Lock()
+_templates: weakref.WeakKeyDictionary[Database, TokenTemplate] = weakref.WeakKeyDictionary()
+
+
+def _template() -> TokenTemplate:
+    """The TSA of this application's database, looked up (or created) once per process.
+
+    The development TSA never changes once created (a system credential cannot be revoked or
+    re-keyed); a different database (a test, a reset development setup) has its own, hence the key.
+    """
+    db = get_db()
+    with _lock:
+        found = _templates.get(db)
+    if found is not None:
+        return found
+    credential = ensure_dev_tsa()
+    assert credential.certificate_der is not None
+    template = TokenTemplate.create(credential.certificate_der, ca.key_of(credential))
+    with _lock:
+        _templates[db] = template
+    return template
+
+
 def _grant(request: tsp.TimeStampReq) -> bytes:
-    tsa = ensure_dev_tsa()
-    assert tsa.certificate_der is not None
-    cert = asn1x509.Certificate.load(tsa.certificate_der)
+    template = _template()
+    hsm = get_hsm()
     now = utcnow().replace(microsecond=0)
-    info: dict[str, object] = {
-        "version": "v1",
-        "policy": TSA_POLICY_OID,
-        "message_imprint": request["message_imprint"],
-        "serial_number": secrets.randbits(127) | 1,
-        "gen_time": now,
-        "accuracy": {"seconds": 1},
-        "ordering": False,
-        "tsa": asn1x509.GeneralName(name="directory_name", value=cert.subject),
-    }
-    if request["nonce"].native is not None:
-        info["nonce"] = request["nonce"].native
-    tst_info = tsp.TSTInfo(info)
-    tst_der = tst_info.dump()
-    signed_attrs = cms.CMSAttributes(
-        [
-            {"type": "content_type", "values": ["tst_info"]},
-            {"type": "signing_time", "values": [cms.Time(name="utc_time", value=now)]},
-            {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]},
-            {
-                "type": "signing_certificate_v2",
-                "values": [
-                    {
-                        "certs": [
-                            {
-                                "cert_hash": hashlib.sha256(tsa.certificate_der).digest(),
-                                "issuer_serial": {
-                                    "issuer": [
-                                        asn1x509.GeneralName(name="directory_name", value=cert.issuer)
-                                    ],
-                                    "serial_number": cert.serial_number,
-                                },
-                            }
-                        ]
-                    }
-                ],
-            },
-        ]
-    )
-    attrs_der = signed_attrs.dump()  # the DER SET the signature covers (RFC 5652 5.4)
-    sig_alg, signature = sign_with(get_hsm(), ca.key_of(tsa), attrs_der)
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                name="issuer_and_serial_number",
-                value={"issuer": cert.issuer, "serial_number": cert.serial_number},
-            ),
-            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-            "signed_attrs": cms.CMSAttributes.load(attrs_der),
-            "signature_algorithm": sig_alg,
-            "signature": signature,
-        }
-    )
-    content: dict[str, object] = {
-        "version": "v3",  # RFC 5652 5.1: eContentType is not id-data
-        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
-        "encap_content_info": {"content_type": "tst_info", "content": core.ParsableOctetString(tst_der)},
-        "signer_infos": [signer_info],
-    }
-    cert_req = bool(request["cert_req"].native)
-    if cert_req:  # RFC 3161 2.4.1: the TSA's certificate when asked for, and only then
-        content["certificates"] = [cert]
-    signed_data = cms.SignedData(content)
-    token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    log.info("tsa_granted", serial=tst_info["serial_number"].native, cert_req=cert_req)
-    return TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+    serial = secrets.randbits(127) | 1
+    tst_info = template.tst_info(request["message_imprint"].dump(), serial, now, request["nonce"].native)
+
+    def sign(data: bytes) -> bytes:
+        digest = hashlib.sha256(data).digest()
+        return hsm.sign_digest(key_id=template.key_id, digest=digest, hash_algorithm=HashAlgorithm.SHA256)
+
+    cert_req = bool(request["cert_req"].native)  # RFC 3161 2.4.1: our certificate when asked for, only then
+    token = template.token(tst_info, now, sign, certificates=cert_req)
+    log.info("tsa_granted", serial=serial, cert_req=cert_req)
+    return granted(token)

@@ -16,6 +16,9 @@ What the bytes mean (RFC 5652, ETSI EN 319 122 / PAdES baseline)::
             [1] unsignedAttrs { signatureTimeStampToken }   -- B-T only
     }}}}
 
+The development TSA (``app/keys/tsa.py``) splices its RFC 3161 tokens with the same template
+(``CmsTemplate.signed_data``: eContentType TSTInfo, the TSTInfo encapsulated, SignedData v3).
+
 Only asn1crypto here (no pyHanko): ``pdf.py`` plugs this into pyHanko's signer.  pyHanko and
 poppler's pdfsig validate the result in the tests.
 """
@@ -41,6 +44,7 @@ _OID_SIGNED_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
 _OID_TIMESTAMP_TOKEN = core.ObjectIdentifier("1.2.840.113549.1.9.16.2.14").dump()
 _SHA256 = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
 _VERSION_1 = core.Integer(1).dump()
+_VERSION_3 = core.Integer(3).dump()
 
 
 def tlv(tag: int, content: bytes) -> bytes:
@@ -112,8 +116,14 @@ class EncodedContentInfo(cms.ContentInfo):
         return self._der
 
 
-def _attribute(attr_type: str, value: core.Asn1Value) -> bytes:
+def attribute(attr_type: str, value: core.Asn1Value) -> bytes:
+    """One CMS Attribute with a single value, DER."""
     return cms.CMSAttribute({"type": attr_type, "values": [value]}).dump()
+
+
+def attribute_set(*attributes: bytes) -> bytes:
+    """The SET OF Attribute that is hashed and signed (RFC 5652 5.4), its elements in DER order."""
+    return tlv(0x31, b"".join(sorted(attributes)))
 
 
 @dataclass(frozen=True)
@@ -146,8 +156,8 @@ class CmsTemplate:
         mechanism = "sha256_ecdsa" if algorithm is KeyAlgorithm.P256 else "sha256_rsa"
         certs = sorted({certificate_der, *chain_der})  # DER orders a SET OF by encoding
         return cls(
-            content_type_attr=_attribute("content_type", cms.ContentType("data")),
-            signing_certificate_attr=_attribute(
+            content_type_attr=attribute("content_type", cms.ContentType("data")),
+            signing_certificate_attr=attribute(
                 "signing_certificate_v2", tsp.SigningCertificateV2({"certs": [ess_id]})
             ),
             signer_id=cms.IssuerAndSerialNumber(
@@ -159,16 +169,32 @@ class CmsTemplate:
 
     def signed_attributes(self, document_digest: bytes) -> bytes:
         """The SET that is hashed and signed (its elements in DER order)."""
-        digest_attr = _attribute("message_digest", core.OctetString(document_digest))
-        parts = sorted((self.content_type_attr, digest_attr, self.signing_certificate_attr))
-        return tlv(0x31, b"".join(parts))
+        digest_attr = attribute("message_digest", core.OctetString(document_digest))
+        return attribute_set(self.content_type_attr, digest_attr, self.signing_certificate_attr)
 
     def content_info(self, signed_attrs: bytes, signature: bytes, timestamp_token: bytes | None) -> bytes:
         """The complete ContentInfo DER for ``/Contents``."""
         unsigned = b""
         if timestamp_token is not None:
-            attribute = tlv(0x30, _OID_TIMESTAMP_TOKEN + tlv(0x31, timestamp_token))
-            unsigned = tlv(0xA1, attribute)
+            unsigned = tlv(0x30, _OID_TIMESTAMP_TOKEN + tlv(0x31, timestamp_token))
+        return self.signed_data(signed_attrs, signature, unsigned_attrs=unsigned)
+
+    def signed_data(
+        self,
+        signed_attrs: bytes,
+        signature: bytes,
+        *,
+        content_type: bytes = _OID_DATA,
+        content: bytes | None = None,
+        certificates: bool = True,
+        unsigned_attrs: bytes = b"",
+    ) -> bytes:
+        """A ContentInfo wrapping SignedData with this signer's one SignerInfo, from DER parts.
+
+        ``content_type`` is the eContentType's DER OID; ``content`` the encapsulated content, if
+        any (a TSA's TSTInfo: RFC 3161 tokens carry it, PAdES signatures are detached);
+        ``unsigned_attrs`` the DER Attributes of the SignerInfo's unsignedAttrs.
+        """
         signer_info = tlv(
             0x30,
             _VERSION_1
@@ -178,14 +204,15 @@ class CmsTemplate:
             + signed_attrs[1:]  # [0] IMPLICIT: the SET's tag replaced, its length kept
             + self.signature_algorithm
             + tlv(0x04, signature)
-            + unsigned,
+            + (tlv(0xA1, unsigned_attrs) if unsigned_attrs else b""),
         )
+        encap = content_type if content is None else content_type + tlv(0xA0, tlv(0x04, content))
         signed_data = tlv(
             0x30,
-            _VERSION_1
+            (_VERSION_1 if content_type == _OID_DATA else _VERSION_3)  # RFC 5652 5.1
             + tlv(0x31, _SHA256)
-            + tlv(0x30, _OID_DATA)
-            + self.certificates
+            + tlv(0x30, encap)
+            + (self.certificates if certificates else b"")
             + tlv(0x31, signer_info),
         )
         return tlv(0x30, _OID_SIGNED_DATA + tlv(0xA0, signed_data))
