@@ -26,6 +26,11 @@ class ZipRefused(Unprocessable):
     default_message = "The ZIP file cannot be used; upload PDFs and a CSV manifest in a plain ZIP."
 
 
+class NotPdfInZip(Unprocessable):
+    code = "upload.zip_member_not_pdf"
+    default_message = "Only PDF files (and one CSV manifest) are read from a ZIP; this file was left out."
+
+
 class ManifestInvalid(Unprocessable):
     code = "upload.manifest_invalid"
     default_message = "The CSV manifest cannot be read; it needs a header row with a 'file' column."
@@ -153,7 +158,8 @@ def read_zip(data: bytes, *, max_member_bytes: int, max_total_bytes: int) -> lis
         if name is None:
             continue
         lowered = name.lower()
-        if not lowered.endswith((".pdf", ".csv")):
+        if not lowered.endswith((".pdf", ".csv")):  # said in the report, so nothing vanishes unseen
+            files.append(IncomingFile(name, b"", error=NotPdfInZip()))
             continue
         if name in seen:
             raise ZipRefused(f"The ZIP holds two files named {name!r}.")
@@ -175,6 +181,8 @@ def read_zip(data: bytes, *, max_member_bytes: int, max_total_bytes: int) -> lis
             manifest.update(read_manifest(content))
         else:
             files.append(IncomingFile(name, content))
+    if all(isinstance(f.error, NotPdfInZip) for f in files):
+        return []  # no PDF at all: the upload is empty, not a list of left-out files
     return [IncomingFile(f.name, f.data, manifest.get(f.name, Metadata()), f.error) for f in files]
 
 

@@ -349,12 +349,17 @@ def test_non_pdf_members_are_not_documents(world: World) -> None:
     )
     body = report(upload(world.clerk, [(archive, "lop.zip")]))
     by_file = rows(body)
-    assert set(by_file) == {"hs1.pdf", "disguised.pdf", "hs2.PDF"}
+    assert set(by_file) == {"hs1.pdf", "readme.txt", "setup.exe", "disguised.pdf", "hs2.PDF"}
     assert (by_file["disguised.pdf"]["outcome"], by_file["disguised.pdf"]["code"]) == (
         "refused",
         "pdf.not_pdf",
     )
-    assert (body["created"], body["refused"]) == (2, 1)
+    for left_out in ("readme.txt", "setup.exe"):  # named in the report, never silently dropped
+        assert (by_file[left_out]["outcome"], by_file[left_out]["code"]) == (
+            "refused",
+            "upload.zip_member_not_pdf",
+        )
+    assert (body["created"], body["refused"]) == (2, 3)
 
 
 # --------------------------------------------------------------------------- visible blockers
