@@ -29,7 +29,7 @@ from app.keys import ca
 from app.keys.hsm import HashAlgorithm, KeyInfo
 from app.keys.models import Credential, CredentialStatus, OwnerKind, Purpose, SystemRole
 from app.keys.provider import get_hsm
-from app.signing.cms import CmsTemplate, Sign, attribute, attribute_set, tlv
+from app.signing.cms import CmsTemplate, Sign, attribute, attribute_set, message_digest_attribute, tlv
 
 log = structlog.get_logger(__name__)
 
@@ -165,7 +165,7 @@ class TokenTemplate:
         signed_attrs = attribute_set(
             _CONTENT_TYPE_TST_INFO,
             attribute("signing_time", cms.Time(name="utc_time", value=signing_time)),
-            attribute("message_digest", core.OctetString(hashlib.sha256(tst_info).digest())),
+            message_digest_attribute(hashlib.sha256(tst_info).digest()),
             self.cms.signing_certificate_attr,
         )
         return self.cms.signed_data(

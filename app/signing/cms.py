@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 _OID_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.1").dump()
 _OID_SIGNED_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
 _OID_TIMESTAMP_TOKEN = core.ObjectIdentifier("1.2.840.113549.1.9.16.2.14").dump()
+_OID_MESSAGE_DIGEST = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
 _SHA256 = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
 _VERSION_1 = core.Integer(1).dump()
 _VERSION_3 = core.Integer(3).dump()
@@ -121,6 +122,11 @@ def attribute(attr_type: str, value: core.Asn1Value) -> bytes:
     return cms.CMSAttribute({"type": attr_type, "values": [value]}).dump()
 
 
+def message_digest_attribute(digest: bytes) -> bytes:
+    """The message-digest attribute (what ``attribute("message_digest", ...)`` encodes), spliced."""
+    return tlv(0x30, _OID_MESSAGE_DIGEST + tlv(0x31, tlv(0x04, digest)))
+
+
 def attribute_set(*attributes: bytes) -> bytes:
     """The SET OF Attribute that is hashed and signed (RFC 5652 5.4), its elements in DER order."""
     return tlv(0x31, b"".join(sorted(attributes)))
@@ -169,7 +175,7 @@ class CmsTemplate:
 
     def signed_attributes(self, document_digest: bytes) -> bytes:
         """The SET that is hashed and signed (its elements in DER order)."""
-        digest_attr = attribute("message_digest", core.OctetString(document_digest))
+        digest_attr = message_digest_attribute(document_digest)
         return attribute_set(self.content_type_attr, digest_attr, self.signing_certificate_attr)
 
     def content_info(self, signed_attrs: bytes, signature: bytes, timestamp_token: bytes | None) -> bytes:

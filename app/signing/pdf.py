@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import structlog
-from asn1crypto import cms, crl, tsp, x509
+from asn1crypto import algos, cms, crl, tsp, x509
 from flask import current_app, has_app_context
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
@@ -167,6 +167,7 @@ class _Credential:
     signing_cert_v2_der: bytes
     cms_size: int  # certificates + signature + framing, without a timestamp token
     template: CmsTemplate
+    mechanism: algos.SignedDigestAlgorithm  # what pyHanko would derive from the certificate each time
 
 
 def _credential(material: Material) -> _Credential:
@@ -177,7 +178,9 @@ def _credential(material: Material) -> _Credential:
         size = len(material.certificate_der) + sum(len(d) for d in material.chain_der)
         size += _SIG_BYTES.get(material.algorithm, 512) + _CMS_OVERHEAD
         template = CmsTemplate.create(material.certificate_der, material.chain_der, material.algorithm)
-        return _Credential(cert, SimpleCertificateStore.from_certs(chain), attr.dump(), size, template)
+        mechanism = algos.SignedDigestAlgorithm.load(template.signature_algorithm)
+        registry = SimpleCertificateStore.from_certs(chain)
+        return _Credential(cert, registry, attr.dump(), size, template, mechanism)
 
     return _cache("credentials").get_or((material.certificate_der, material.chain_der), make)
 
@@ -223,7 +226,11 @@ class _HsmSigner(signers.Signer):
         fast: bool = False,
         tsa: TsaClient | None = None,
     ) -> None:
-        super().__init__(signing_cert=credential.cert, cert_registry=credential.registry)
+        super().__init__(
+            signing_cert=credential.cert,
+            cert_registry=credential.registry,
+            signature_mechanism=credential.mechanism,
+        )
         self.signed_attr_prov_spec = _PadesAttributes(credential.signing_cert_v2_der)
         self._hsm = hsm
         self._key_id = material.key_id
