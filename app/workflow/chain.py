@@ -7,6 +7,7 @@ Anything missing is a ``Blocker`` with a stable code and a message a clerk can a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -139,6 +140,41 @@ def resolve(s: Session, *, tenant_id: str, class_id: str, school_year: str, now:
             "ask the operator to issue or import one.",
         )
     return Chain(teacher_id=teacher.id, principal_id=head.id, seal_credential_id=seal.id)
+
+
+def delegations_held(
+    s: Session, *, tenant_ids: Collection[str], delegate_id: str, on: date
+) -> dict[tuple[str, str], list[Delegation]]:
+    """Every delegation ``delegate_id`` holds on ``on`` (not revoked, in its dates), in one query,
+    by (school, principal).  ``live_delegation`` over this map, per document: see ``delegated``."""
+    held: dict[tuple[str, str], list[Delegation]] = {}
+    if not tenant_ids:
+        return held
+    rows = s.execute(
+        select(Delegation).where(
+            Delegation.tenant_id.in_(sorted(tenant_ids)),
+            Delegation.delegate_id == delegate_id,
+            Delegation.revoked_at.is_(None),
+            Delegation.starts_on <= on,
+            Delegation.ends_on >= on,
+        )
+    ).scalars()
+    for row in rows:
+        held.setdefault((row.tenant_id, row.principal_id), []).append(row)
+    return held
+
+
+def delegated(
+    held: dict[tuple[str, str], list[Delegation]],
+    *,
+    tenant_id: str,
+    principal_id: str,
+    on: date,
+    class_id: str | None,
+) -> Delegation | None:
+    """``live_delegation`` answered from ``delegations_held``: no query."""
+    rows = held.get((tenant_id, principal_id), ())
+    return next((d for d in rows if d.covers(on=on, class_id=class_id)), None)
 
 
 def live_delegation(
