@@ -8,6 +8,8 @@ and the signature commit (or roll back) together.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -35,10 +37,12 @@ from app.billing.models import (
     NO_CLASS,
     NO_SUBSCRIPTION,
     Plan,
+    SignatureUsage,
     Subscription,
+    UsageClass,
     UsageDaily,
 )
-from app.db import UtcDateTime, new_id, session, transaction, utcnow
+from app.db import new_id, session, transaction, utcnow
 from app.tenants.models import DISTRICT, SCHOOL, Organisation
 
 log = structlog.get_logger(__name__)
@@ -338,9 +342,11 @@ def paying_subscription(s: Session, *, tenant_id: str, day: date | None = None) 
 
 
 # metering ------------------------------------------------------------------------------------------
-# The signing path runs these for every signature: plain SQL, compiled once, executed on the
-# session's connection (no ORM unit of work).  ON CONFLICT and RETURNING read the same on
-# PostgreSQL and SQLite >= 3.35.  The statuses are ``rules.IN_FORCE`` (a unit test holds them equal).
+# The signing task meters a whole chunk in the transaction that stores its signatures: who pays is
+# resolved once per school and day, the ledger takes the chunk in one INSERT .. ON CONFLICT DO NOTHING
+# RETURNING (what it returns is what is new: a retried task counts nothing twice), the two aggregates
+# take one upsert each, and each paying subscription one UPDATE.  Five statements per chunk, on
+# PostgreSQL and SQLite >= 3.35 alike.  The statuses are ``rules.IN_FORCE`` (a unit test holds them equal).
 _PAYING_SQL = text(
     "SELECT s.id, s.organisation_id, p.included_signatures FROM billing_subscriptions s "
     "JOIN billing_plans p ON p.id = s.plan_id "
@@ -348,69 +354,22 @@ _PAYING_SQL = text(
     "AND s.status IN ('trial', 'active', 'past_due') AND s.period_start <= :day AND s.period_end >= :day "
     "ORDER BY CASE WHEN s.organisation_id = :tenant THEN 0 ELSE 1 END, s.period_start DESC LIMIT 1"
 ).bindparams(bindparam("tenant", type_=String()), bindparam("day", type_=Date()))
-_LEDGER_SQL = text(
-    "INSERT INTO billing_signatures "
-    "(document_id, step, tenant_id, subscription_id, doc_type, class_id, signed_at) "
-    "VALUES (:document, :step, :tenant, :sub, :doc_type, :klass, :signed_at) "
-    "ON CONFLICT (document_id, step) DO NOTHING RETURNING id"
-).bindparams(bindparam("signed_at", type_=UtcDateTime()))
-_DAILY_SQL = text(
-    "INSERT INTO billing_usage_daily (tenant_id, day, doc_type, subscription_id, count) "
-    "VALUES (:tenant, :day, :doc_type, :sub, 1) "
-    "ON CONFLICT (tenant_id, day, doc_type, subscription_id) "
-    "DO UPDATE SET count = billing_usage_daily.count + 1"
-).bindparams(bindparam("day", type_=Date()))
-_CLASS_SQL = text(
-    "INSERT INTO billing_usage_class (subscription_id, tenant_id, class_id, doc_type, count) "
-    "VALUES (:sub, :tenant, :klass, :doc_type, 1) "
-    "ON CONFLICT (subscription_id, tenant_id, class_id, doc_type) "
-    "DO UPDATE SET count = billing_usage_class.count + 1"
-)
 _COUNT_SQL = text(
-    "UPDATE billing_subscriptions SET used_signatures = used_signatures + 1 "
+    "UPDATE billing_subscriptions SET used_signatures = used_signatures + :n "
     "WHERE id = :sub RETURNING used_signatures"
 )
 
 
-# PostgreSQL: the same five steps as one statement (data-modifying CTEs all run, once), so the signing
-# transaction pays one round trip for metering instead of five.
-_RECORD_PG_SQL = text(
-    "WITH paying AS ("
-    " SELECT s.id, s.organisation_id, p.included_signatures FROM billing_subscriptions s"
-    " JOIN billing_plans p ON p.id = s.plan_id"
-    " WHERE s.organisation_id IN (:tenant, (SELECT o.parent_id FROM organisations o WHERE o.id = :tenant))"
-    " AND s.status IN ('trial', 'active', 'past_due') AND s.period_start <= :day AND s.period_end >= :day"
-    " ORDER BY CASE WHEN s.organisation_id = :tenant THEN 0 ELSE 1 END, s.period_start DESC LIMIT 1),"
-    " ins AS ("
-    " INSERT INTO billing_signatures"
-    " (document_id, step, tenant_id, subscription_id, doc_type, class_id, signed_at)"
-    " SELECT :document, :step, :tenant, COALESCE((SELECT id FROM paying), ''), :doc_type, :klass, :signed_at"
-    " ON CONFLICT (document_id, step) DO NOTHING RETURNING subscription_id),"
-    " daily AS ("
-    " INSERT INTO billing_usage_daily (tenant_id, day, doc_type, subscription_id, count)"
-    " SELECT :tenant, :day, :doc_type, subscription_id, 1 FROM ins"
-    " ON CONFLICT (tenant_id, day, doc_type, subscription_id)"
-    " DO UPDATE SET count = billing_usage_daily.count + 1),"
-    " per_class AS ("
-    " INSERT INTO billing_usage_class (subscription_id, tenant_id, class_id, doc_type, count)"
-    " SELECT subscription_id, :tenant, :klass, :doc_type, 1 FROM ins"
-    " ON CONFLICT (subscription_id, tenant_id, class_id, doc_type)"
-    " DO UPDATE SET count = billing_usage_class.count + 1),"
-    " counted AS ("
-    " UPDATE billing_subscriptions SET used_signatures = used_signatures + 1"
-    " WHERE id = (SELECT subscription_id FROM ins) RETURNING used_signatures)"
-    " SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT used_signatures FROM counted) AS used,"
-    " (SELECT id FROM paying) AS id, (SELECT organisation_id FROM paying) AS organisation_id,"
-    " (SELECT included_signatures FROM paying) AS included_signatures"
-).bindparams(
-    bindparam("tenant", type_=String()),
-    bindparam("document", type_=String()),
-    bindparam("step", type_=String()),
-    bindparam("doc_type", type_=String()),
-    bindparam("klass", type_=String()),
-    bindparam("day", type_=Date()),
-    bindparam("signed_at", type_=UtcDateTime()),
-)
+@dataclass(frozen=True)
+class Signature:
+    """One signature as metering counts it: the school, the document and step, its type and class."""
+
+    tenant_id: str
+    document_id: str
+    step: str | int
+    doc_type: str
+    class_id: str | None
+    signed_at: datetime
 
 
 def record_signature(
@@ -423,56 +382,134 @@ def record_signature(
     class_id: str | None,
     signed_at: datetime,
 ) -> None:
-    """Count one signature, once: a second call for the same (document, step) changes nothing.
+    """Count one signature, once (``record_signatures`` with one)."""
+    record_signatures(s, [Signature(tenant_id, document_id, step, doc_type, class_id, signed_at)])
 
-    Call it in the transaction that stores the signed revision.  It never refuses: a signature that
-    exists is counted (quota is enforced before approval, by ``check_quota``).
+
+def record_signatures(s: Session, signatures: Sequence[Signature]) -> int:
+    """Count signatures, each once: a (document, step) already counted changes nothing.
+
+    Call it in the transaction that stores the signed revisions (the signing task: once per chunk).
+    It never refuses: a signature that exists is counted (quota is enforced before approval, by
+    ``check_quota``).  Returns how many were counted now.
     """
-    if signed_at.tzinfo is None:
+    if not signatures:
+        return 0
+    if any(x.signed_at.tzinfo is None for x in signatures):
         raise ValueError("signed_at must be timezone-aware")
-    day = local_day(signed_at)
     conn = s.connection()
-    params: dict[str, Any] = {
-        "tenant": tenant_id,
-        "document": document_id,
-        "step": str(step),
-        "doc_type": doc_type,
-        "klass": class_id or NO_CLASS,
-        "signed_at": signed_at,
-        "day": day,
-    }
-    paying: Any
-    if conn.dialect.name == "postgresql":
-        paying = conn.execute(_RECORD_PG_SQL, params).one()
-        if not paying.inserted:
-            return  # counted already (a retried task, a re-run sweep)
-        if paying.id is None:
-            log.warning("signature_without_subscription", tenant_id=tenant_id, document_id=document_id)
-            return
-        used = int(paying.used)
-    else:
-        paying = conn.execute(_PAYING_SQL, {"tenant": tenant_id, "day": day}).first()
-        params["sub"] = NO_SUBSCRIPTION if paying is None else paying.id
-        if conn.execute(_LEDGER_SQL, params).first() is None:
-            return  # counted already (a retried task, a re-run sweep)
-        conn.execute(_DAILY_SQL, params)
-        conn.execute(_CLASS_SQL, params)
-        if paying is None:
-            log.warning("signature_without_subscription", tenant_id=tenant_id, document_id=document_id)
-            return
-        used = conn.execute(_COUNT_SQL, params).scalar_one()
-    subscription_id = paying.id
-    crossed = rules.thresholds_crossed(included=paying.included_signatures, before=used - 1, after=used)
-    if crossed:
-        _warn(
-            s,
-            subscription_id=subscription_id,
-            payer_id=paying.organisation_id,
-            tenant_id=tenant_id,
-            included=paying.included_signatures,
-            used=used,
-            thresholds=crossed,
+    payers: dict[tuple[str, date], Any] = {}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    days: dict[tuple[str, str], date] = {}
+    for x in signatures:
+        key = (x.document_id, str(x.step))
+        if key in rows:
+            continue
+        day = local_day(x.signed_at)
+        if (x.tenant_id, day) not in payers:  # who pays: once per school and day, not per signature
+            payers[(x.tenant_id, day)] = conn.execute(
+                _PAYING_SQL, {"tenant": x.tenant_id, "day": day}
+            ).first()
+        paying = payers[(x.tenant_id, day)]
+        days[key] = day
+        rows[key] = {
+            "document_id": x.document_id,
+            "step": key[1],
+            "tenant_id": x.tenant_id,
+            "subscription_id": NO_SUBSCRIPTION if paying is None else paying.id,
+            "doc_type": x.doc_type,
+            "class_id": x.class_id or NO_CLASS,
+            "signed_at": x.signed_at,
+        }
+    if not rows:
+        return 0
+    statements = _metering_statements(s)
+    inserted = conn.execute(statements.ledger, list(rows.values())).all()
+    new = [rows[(document_id, step)] for document_id, step in inserted]
+    if not new:
+        return 0  # counted already (a retried task, a re-run sweep)
+    daily: Counter[tuple[str, date, str, str]] = Counter()
+    per_class: Counter[tuple[str, str, str, str]] = Counter()
+    per_subscription: Counter[str] = Counter()
+    for row in new:
+        sub = row["subscription_id"]
+        daily[(row["tenant_id"], days[(row["document_id"], row["step"])], row["doc_type"], sub)] += 1
+        per_class[(sub, row["tenant_id"], row["class_id"], row["doc_type"])] += 1
+        per_subscription[sub] += 1
+    conn.execute(
+        statements.daily, [{**dict(zip(DAILY_KEY, k, strict=True)), "n": n} for k, n in daily.items()]
+    )
+    conn.execute(
+        statements.per_class, [{**dict(zip(CLASS_KEY, k, strict=True)), "n": n} for k, n in per_class.items()]
+    )
+    unpaid = per_subscription.pop(NO_SUBSCRIPTION, 0)
+    if unpaid:
+        log.warning(
+            "signature_without_subscription",
+            tenant_ids=sorted({r["tenant_id"] for r in new if r["subscription_id"] == NO_SUBSCRIPTION}),
+            document_ids=[r["document_id"] for r in new if r["subscription_id"] == NO_SUBSCRIPTION][:20],
+            count=unpaid,
         )
+    for paying in {p.id: p for p in payers.values() if p is not None}.values():
+        n = per_subscription.get(paying.id, 0)
+        if not n:
+            continue
+        used = conn.execute(_COUNT_SQL, {"sub": paying.id, "n": n}).scalar_one()
+        crossed = rules.thresholds_crossed(included=paying.included_signatures, before=used - n, after=used)
+        if crossed:
+            _warn(
+                s,
+                subscription_id=paying.id,
+                payer_id=paying.organisation_id,
+                tenant_id=next(r["tenant_id"] for r in new if r["subscription_id"] == paying.id),
+                included=paying.included_signatures,
+                used=used,
+                thresholds=crossed,
+            )
+    return len(new)
+
+
+DAILY_KEY = ("tenant_id", "day", "doc_type", "subscription_id")
+CLASS_KEY = ("subscription_id", "tenant_id", "class_id", "doc_type")
+
+
+@dataclass(frozen=True)
+class _Metering:
+    ledger: Any  # INSERT .. ON CONFLICT DO NOTHING RETURNING document_id, step
+    daily: Any  # INSERT .. ON CONFLICT DO UPDATE SET count = count + :n
+    per_class: Any
+
+
+_STATEMENTS: dict[str, _Metering] = {}
+
+
+def _metering_statements(s: Session) -> _Metering:
+    """The three statements, built once per dialect and executed with many rows each (SQLAlchemy
+    sends them as multi-row VALUES: one round trip, and a statement it compiles once)."""
+    dialect = s.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        ledger = SignatureUsage.__table__
+        insert_ledger = (
+            notices.insert_ignore(s, ledger)
+            .on_conflict_do_nothing(index_elements=[ledger.c.document_id, ledger.c.step])
+            .returning(ledger.c.document_id, ledger.c.step)
+        )
+        _STATEMENTS[dialect] = _Metering(
+            ledger=insert_ledger,
+            daily=_add_count(s, UsageDaily.__table__, DAILY_KEY),
+            per_class=_add_count(s, UsageClass.__table__, CLASS_KEY),
+        )
+    return _STATEMENTS[dialect]
+
+
+def _add_count(s: Session, table: Any, key: tuple[str, ...]) -> Any:
+    """``count = count + :n`` on the row of ``key`` (made on first use)."""
+    upsert = notices.insert_ignore(s, table).values(
+        {**{name: bindparam(name, type_=table.c[name].type) for name in key}, "count": bindparam("n")}
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key], set_={"count": table.c.count + upsert.excluded.count}
+    )
 
 
 def _warn(

@@ -287,6 +287,7 @@ def _finish(approval: Approval, token: str, work: list[Work], moment: datetime) 
     from app.documents import webhooks
 
     completed: list[str] = []
+    metered: list[billing.Signature] = []
     with transaction() as s:
         ids = [w.document_id for w in work]
         docs = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)).with_for_update())}
@@ -359,14 +360,8 @@ def _finish(approval: Approval, token: str, work: list[Work], moment: datetime) 
                     "sha256_after": w.output_sha,
                 },
             )
-            billing.record_signature(
-                s,
-                tenant_id=doc.tenant_id,
-                document_id=doc.id,
-                step=w.step,
-                doc_type=doc.doc_type,
-                class_id=doc.class_id,
-                signed_at=moment,
+            metered.append(
+                billing.Signature(doc.tenant_id, doc.id, w.step, doc.doc_type, doc.class_id, moment)
             )
             if target == State(Status.COMPLETED):
                 doc.completed_at = moment
@@ -378,6 +373,7 @@ def _finish(approval: Approval, token: str, work: list[Work], moment: datetime) 
             elif target == State(Status.WAITING, Step.PRINCIPAL):
                 doc.approval_id = None
                 item.status = ITEM_DONE
+        billing.record_signatures(s, metered)  # the chunk's signatures, counted once, in this transaction
         open_items = s.scalar(
             select(func.count())
             .select_from(ApprovalItem)
