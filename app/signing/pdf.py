@@ -14,6 +14,7 @@ Caches are per thread because asn1crypto and pyHanko objects parse lazily and ar
 from __future__ import annotations
 
 import asyncio
+import binascii
 import concurrent.futures
 import functools
 import hashlib
@@ -32,6 +33,7 @@ from flask import current_app, has_app_context
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PDF_WHITESPACE
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import PdfFileWriter
@@ -666,6 +668,19 @@ def inspect_pdf(pdf: bytes, *, max_bytes: int) -> PdfInfo:
 
 
 # --------------------------------------------------------------------------- verification
+#
+# A cold verification (a file not seen before) is pyHanko's full validation of every signature, its
+# timestamp and the incremental updates after it.  What made it slow was not that work but waste
+# around it, removed here (measured and explained in tests/benchmarks/bench_verify.py):
+# - the file was parsed twice (``verify_pdf``, then ``signed_revisions``): ``check_signatures`` does
+#   both from one parse;
+# - per signature, a new event loop (pyHanko's sync wrapper calls ``asyncio.run``), the trust roots
+#   parsed again and the DSS CRLs read and parsed again: now one loop per thread, the trust roots
+#   parsed into a trust manager once per thread (keyed by their DER), the CRLs once per file;
+# - two library routines far slower than they need to be (``_install_fast_paths`` below).
+# Each signature still gets a validation context of its own, as before, so that nothing one
+# signature brings (its certificates, a validated path) decides another's verdict; network fetching
+# stays off (``allow_fetching=False``: no CRL, OCSP or AIA request is ever attempted).
 
 _CHANGES = {
     "LTA_UPDATES": "validation data added (DSS / document timestamp)",
@@ -680,9 +695,21 @@ def verify_pdf(
     pdf: bytes, *, trust_roots: list[bytes], max_bytes: int = 100 * 1024 * 1024
 ) -> VerificationReport:
     """Validate every signature in ``pdf`` against ``trust_roots`` (no network access)."""
-    from pyhanko.sign.diff_analysis import ModificationLevel
-    from pyhanko.sign.validation import validate_pdf_signature
+    report, _ = _check(pdf, trust_roots=trust_roots, max_bytes=max_bytes, revisions=False)
+    return report
 
+
+@_off_running_loop
+def check_signatures(
+    pdf: bytes, *, trust_roots: list[bytes], max_bytes: int = 100 * 1024 * 1024
+) -> tuple[VerificationReport, tuple[SignedRevision, ...]]:
+    """``verify_pdf`` and ``signed_revisions`` of ``pdf`` from a single parse of it."""
+    return _check(pdf, trust_roots=trust_roots, max_bytes=max_bytes, revisions=True)
+
+
+def _check(
+    pdf: bytes, *, trust_roots: list[bytes], max_bytes: int, revisions: bool
+) -> tuple[VerificationReport, tuple[SignedRevision, ...]]:
     check_bytes(pdf, max_bytes=max_bytes)
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
@@ -695,61 +722,96 @@ def verify_pdf(
         raise
     except Exception as exc:  # see open_checked
         raise PdfCorrupt() from exc
-    crl_issuers = {crl.CertificateList.load(der).issuer.dump() for der in _dss_crls(dss)}
-    reports: list[SignatureReport] = []
+    crls = [crl.CertificateList.load(der) for der in _dss_crls(dss)]
+    crl_issuers = {c.issuer.dump() for c in crls}
+    trust = _trust_manager(tuple(trust_roots))
+    outcomes = _run(_validate_all(embedded, trust, crls)) if embedded else []
+    reports = [
+        _broken_signature(sig, outcome.error)
+        if isinstance(outcome, _Unreadable)
+        else _signature_report(sig, outcome, crl_issuers)
+        for sig, outcome in zip(embedded, outcomes, strict=True)
+    ]
+    report = VerificationReport(signatures=tuple(reports))
+    return report, (_signed_revisions(pdf, embedded) if revisions else ())
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    error: str  # the exception's type name
+
+
+async def _validate_all(embedded: list[Any], trust: Any, crls: list[crl.CertificateList]) -> list[Any]:
+    """pyHanko's validation of each signature in turn, on one event loop: its status, or
+    ``_Unreadable`` when it raised (a malformed signature is reported, not raised)."""
+    from pyhanko.sign.validation import async_validate_pdf_signature
+
+    outcomes: list[Any] = []
     for sig in embedded:
-        context = _validation_context(tuple(trust_roots), _dss_crls(dss))
-        problems: list[str] = []
-        try:
-            status = validate_pdf_signature(
-                sig, signer_validation_context=context, ts_validation_context=context
-            )
-        except Exception as exc:  # a malformed signature is reported, not raised
-            reports.append(_broken_signature(sig, type(exc).__name__))
-            continue
-        ts = status.timestamp_validity
-        ts_ok = ts is None or (ts.valid and ts.intact and ts.trusted)
-        if not ts_ok:
-            problems.append("the timestamp is not valid or not trusted")
-        subfilter = sig.sig_object.get("/SubFilter")
-        level = "CMS"
-        # B-LT: timestamped, and the DSS holds a CRL from the signer's issuer (no OCSP in our PKI)
-        has_revinfo = status.signing_cert.issuer.dump() in crl_issuers
-        if subfilter == "/ETSI.CAdES.detached":
-            level = "B-B" if ts is None else ("B-LT" if has_revinfo else "B-T")
-        modification = status.modification_level
-        forbidden = modification is not None and modification > ModificationLevel.FORM_FILLING
-        if forbidden or status.docmdp_ok is False:
-            problems.append("the document was changed after this signature")
-        intact = bool(status.intact and status.valid)
-        if not intact:
-            problems.append("the signed content or the signature value does not match")
-        if intact and not status.trusted:
-            problems.append("the signer's certificate does not chain to a trusted root")
-        covers_all = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
-        reports.append(
-            SignatureReport(
-                field=str(sig.field_name),
-                signer=_common_name(status.signing_cert),
-                signing_time=status.signer_reported_dt,
-                timestamp_time=ts.timestamp if ts is not None and ts_ok else None,
-                level=level,
-                intact=intact,
-                trusted=bool(status.trusted),
-                revocation_embedded=has_revinfo,
-                covers_whole_file=covers_all,
-                modified_after=None
-                if covers_all
-                else _CHANGES.get(getattr(modification, "name", ""), "unknown"),
-                valid=intact
-                and bool(status.trusted)
-                and ts_ok
-                and not forbidden
-                and status.docmdp_ok is not False,
-                problems=tuple(problems),
-            )
+        context = ValidationContext(
+            trust_manager=trust, crls=crls, allow_fetching=False, revocation_mode="soft-fail"
         )
-    return VerificationReport(signatures=tuple(reports))
+        try:
+            outcomes.append(
+                await async_validate_pdf_signature(
+                    sig, signer_validation_context=context, ts_validation_context=context
+                )
+            )
+        except Exception as exc:
+            outcomes.append(_Unreadable(type(exc).__name__))
+        finally:
+            await context.aclose()  # owns no fetcher (fetching is off); closed as pyHanko would
+    return outcomes
+
+
+def _trust_manager(trust_roots: tuple[bytes, ...]) -> Any:
+    """The trust roots parsed once per thread (a validation context only reads its trust manager)."""
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    def make() -> Any:
+        return SimpleTrustManager.build(trust_roots=[x509.Certificate.load(der) for der in trust_roots])
+
+    return _cache("trust_managers", 8).get_or(trust_roots, make)
+
+
+def _signature_report(sig: Any, status: Any, crl_issuers: set[bytes]) -> SignatureReport:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    problems: list[str] = []
+    ts = status.timestamp_validity
+    ts_ok = ts is None or (ts.valid and ts.intact and ts.trusted)
+    if not ts_ok:
+        problems.append("the timestamp is not valid or not trusted")
+    subfilter = sig.sig_object.get("/SubFilter")
+    level = "CMS"
+    # B-LT: timestamped, and the DSS holds a CRL from the signer's issuer (no OCSP in our PKI)
+    has_revinfo = status.signing_cert.issuer.dump() in crl_issuers
+    if subfilter == "/ETSI.CAdES.detached":
+        level = "B-B" if ts is None else ("B-LT" if has_revinfo else "B-T")
+    modification = status.modification_level
+    forbidden = modification is not None and modification > ModificationLevel.FORM_FILLING
+    if forbidden or status.docmdp_ok is False:
+        problems.append("the document was changed after this signature")
+    intact = bool(status.intact and status.valid)
+    if not intact:
+        problems.append("the signed content or the signature value does not match")
+    if intact and not status.trusted:
+        problems.append("the signer's certificate does not chain to a trusted root")
+    covers_all = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    return SignatureReport(
+        field=str(sig.field_name),
+        signer=_common_name(status.signing_cert),
+        signing_time=status.signer_reported_dt,
+        timestamp_time=ts.timestamp if ts is not None and ts_ok else None,
+        level=level,
+        intact=intact,
+        trusted=bool(status.trusted),
+        revocation_embedded=has_revinfo,
+        covers_whole_file=covers_all,
+        modified_after=None if covers_all else _CHANGES.get(getattr(modification, "name", ""), "unknown"),
+        valid=intact and bool(status.trusted) and ts_ok and not forbidden and status.docmdp_ok is not False,
+        problems=tuple(problems),
+    )
 
 
 def _dss_crls(dss: Any) -> tuple[bytes, ...]:
@@ -778,6 +840,72 @@ def _broken_signature(sig: Any, error: str) -> SignatureReport:
         valid=False,
         problems=(f"the signature could not be read ({error})",),
     )
+
+
+# --------------------------------------------------------------------------- library fast paths
+#
+# Two routines of pyHanko 0.38 and asn1crypto 1.5 are replaced, process-wide, by equivalent faster
+# ones; together they were more than half of a cold verification (parsing for signing gains too):
+# - pyHanko reads a hex string one byte at a time through a generator.  A signature's /Contents is
+#   ~13,000 hex digits: ~35 ms per signature dictionary, read at least twice per signature.  The
+#   replacement finds the closing ``>`` in whole chunks; anything but hex digits and whitespace
+#   before it (a comment, a stray byte, the end of the file) goes back to pyHanko's own reader,
+#   which then parses (or refuses) exactly as before.
+# - asn1crypto compares X.509 names after RFC 4518 string preparation, a stringprep table lookup
+#   per character, again for every freshly parsed Name: the same few names (CA, TSA, signers) dozens
+#   of times per file.  The preparation is a pure function of the string, so its results are
+#   remembered (bounded); a string it refuses raises every time, as before.
+# tests/unit/test_verify_fast_paths.py holds both to the originals.
+
+_HEX_CHUNK = 4096
+_original_read_hex_string = generic.read_hex_string_from_stream
+_original_ldap_string_prep = x509.NameTypeAndValue._ldap_string_prep
+
+
+def _read_hex_string(stream: Any) -> Any:
+    start = stream.tell()
+    stream.read(1)  # "<"
+    parts: list[bytes] = []
+    size = 256
+    while True:
+        chunk = stream.read(size)
+        if not chunk:  # no ">" before the end: pyHanko's reader raises its own error
+            stream.seek(start)
+            return _original_read_hex_string(stream)
+        end = chunk.find(b">")
+        if end >= 0:
+            parts.append(chunk[:end])
+            stream.seek(end + 1 - len(chunk), 1)  # just after ">"
+            break
+        parts.append(chunk)
+        size = _HEX_CHUNK
+    digits = b"".join(parts).translate(None, PDF_WHITESPACE)
+    if digits.translate(None, generic.HEX_DIGITS):  # a comment or an invalid byte: the slow path
+        stream.seek(start)
+        return _original_read_hex_string(stream)
+    if len(digits) % 2:
+        digits += b"0"
+    return generic.pdf_string(binascii.unhexlify(digits))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ldap_prepared(value: str) -> str:
+    prepared: str = _original_ldap_string_prep(None, value)
+    return prepared
+
+
+def _ldap_string_prep(self: Any, string: Any) -> Any:
+    if type(string) is str:
+        return _ldap_prepared(string)
+    return _original_ldap_string_prep(self, string)
+
+
+def _install_fast_paths() -> None:
+    generic.read_hex_string_from_stream = _read_hex_string
+    x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
+
+
+_install_fast_paths()
 
 
 # ------------------------------------------------------------------------- verification QR, signed revisions
@@ -967,6 +1095,10 @@ def signed_revisions(pdf: bytes, *, max_bytes: int = 100 * 1024 * 1024) -> tuple
         raise
     except Exception as exc:  # see open_checked
         raise PdfCorrupt() from exc
+    return _signed_revisions(pdf, embedded)
+
+
+def _signed_revisions(pdf: bytes, embedded: list[Any]) -> tuple[SignedRevision, ...]:
     out: list[SignedRevision] = []
     for sig in embedded:
         try:
