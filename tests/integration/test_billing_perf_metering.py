@@ -5,36 +5,18 @@ however many signatures it holds.  Counted, not timed: the figure lives in bench
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.billing import service
 from app.billing.models import NO_SUBSCRIPTION, SignatureUsage, Subscription, UsageClass, UsageDaily
 from app.billing.service import Signature
-from app.db import get_db, session, transaction
+from app.db import session, transaction
 from tests.integration.test_billing_service import make_class, make_tree, school_plan, this_year
-
-
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = get_db().engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: the transaction, not metering
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.support.statements import statements
 
 
 def _chunk(tenant_id: str, n: int, *, class_id: str | None = None, step: int = 1) -> list[Signature]:
@@ -122,9 +104,9 @@ def test_a_chunk_costs_the_same_statements_for_2_or_16_signatures(app: Flask) ->
     school = tree.schools[1]
     with transaction() as s:
         service.record_signatures(s, _chunk(school.id, 1))  # first-use reads
-    with transaction() as s, _statements() as small:
+    with transaction() as s, statements() as small:
         service.record_signatures(s, _chunk(school.id, 2))
-    with transaction() as s, _statements() as large:
+    with transaction() as s, statements() as large:
         service.record_signatures(s, _chunk(school.id, 16, step=2))
     assert len(large) == len(small) <= 5
     assert _used(sub.id) == 19  # the district pays for its school

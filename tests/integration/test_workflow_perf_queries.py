@@ -7,20 +7,19 @@ the test then checks that the documents, the items and the queue say what the ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from app.db import get_db, session, transaction
+from app.db import session, transaction
 from app.documents.models import Document
 from app.workflow import tasks
 from app.workflow.models import ApprovalItem
 from tests.support.clock import FrozenClock
 from tests.support.fixtures import clock  # noqa: F401 - fixture
+from tests.support.statements import statements
 from tests.support.workflow_world import Signer, World, build_world
 
 pytestmark = pytest.mark.hsm
@@ -31,24 +30,9 @@ def world(app: Flask, clock: FrozenClock, task_worker: object) -> World:  # noqa
     return build_world(app, settle=True)
 
 
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = get_db().engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _ask(signer: Signer, selection: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """POST /approvals; its answer and the number of statements it ran."""
-    with _statements() as ran:
+    with statements() as ran:
         created = signer.client.post("/api/v1/approvals", json=selection)
     assert created.status_code == 201, created.get_json()
     body: dict[str, Any] = created.get_json()
@@ -63,7 +47,7 @@ def _confirm(
     assertion = signer.authenticator.get(body["publicKey"])
     with monkeypatch.context() as patch:
         patch.setattr(tasks, "enqueue", lambda approval_id, ids: queued.append((approval_id, list(ids))))
-        with _statements() as ran:
+        with statements() as ran:
             done = signer.client.post(
                 f"/api/v1/approvals/{body['id']}/passkey", json={"credential": assertion}
             )
