@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ComponentType } from 'preact';
+import type { Me } from './api/types';
 import { Header } from './components/Header';
 import { LanguageToggle } from './components/LanguageToggle';
 import { OfflineBanner } from './components/OfflineBanner';
@@ -53,6 +54,29 @@ function Screen({ route, params, query }: { route: Route; params: RouteParams; q
   return <Component params={params} query={query} />;
 }
 
+/** Staff pages, shown only to the roles they are for: the operator console, the district dashboard. */
+function StaffNav({ person, path }: { person: Me | null; path: string }) {
+  const roles = new Set(person?.roles.map((r) => r.role));
+  const links = [
+    ...(roles.has('operator') ? [{ href: '/operator', label: t('title.operator') }] : []),
+    ...(roles.has('district_admin') ? [{ href: '/district', label: t('title.district') }] : []),
+  ];
+  if (links.length === 0) return null;
+  return (
+    <nav class="header" aria-label={t('nav.staff')}>
+      <ul class="nav">
+        {links.map(({ href, label }) => (
+          <li key={href}>
+            <a href={href} aria-current={path === href ? 'page' : undefined}>
+              {label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
 export function App() {
   useLang(); // a language switch re-renders everything
   const { path, query } = useStore(location);
@@ -77,6 +101,7 @@ export function App() {
         {t('app.skip')}
       </a>
       <Header person={person ?? null} path={path} />
+      <StaffNav person={person ?? null} path={path} />
       <OfflineBanner />
       <main id="main" tabIndex={-1}>
         {waiting && <p class="muted">{t('app.loading')}</p>}
