@@ -21,7 +21,6 @@ from app.db import session, utcnow
 from app.documents.models import Document
 from app.tenants.models import DISTRICT, SCHOOL, Organisation
 
-DEFAULT_QUEUES = ("celery",)
 STALLED_GRACE = timedelta(minutes=5)
 
 
@@ -75,9 +74,11 @@ def hsm_status() -> dict[str, Any]:
     }
 
 
-def queue_depth(queues: tuple[str, ...] = DEFAULT_QUEUES) -> dict[str, Any]:
-    """Messages waiting in each queue of the Celery broker (Redis, SQLAlchemy or memory transport)."""
+def queue_depth(queues: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Messages waiting in each queue of the Celery broker (Redis, SQLAlchemy or memory transport);
+    by default the queue Signet's tasks go to (``CELERY_QUEUE``)."""
     celery = current_app.extensions["celery"]
+    queues = queues or (str(celery.conf.task_default_queue),)
     url = str(celery.conf.broker_url or "")
     broker = urlsplit(url).scheme or url.split(":", 1)[0]  # the transport only: never the credentials
     depths: dict[str, int] = {}

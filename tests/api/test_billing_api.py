@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 
 from app.billing import service
 from tests.integration.test_billing_service import make_class, make_person, make_tree, sign
@@ -128,6 +128,7 @@ def test_district_dashboard_statement_and_console(world: dict[str, Any]) -> None
     hsm = op.get("/api/v1/operator/hsm").get_json()
     assert hsm["ok"] is True and hsm["key_count"] >= 0
     queue = op.get("/api/v1/operator/queue").get_json()
-    assert "celery" in queue["queues"] and "@" not in queue["broker"]
+    assert list(queue["queues"]) == [current_app.extensions["celery"].conf.task_default_queue]
+    assert "@" not in queue["broker"]
     assert op.get("/api/v1/operator/stalled").get_json() == {"available": True, "items": []}
     assert world["school_admin"].get("/api/v1/operator/hsm").status_code == 403

@@ -61,7 +61,8 @@ def test_operator_console_and_billing_commands(app: Flask, tmp_path: Path) -> No
     assert "cli-100" in runner.invoke(args=["operator", "plans"]).output
     assert "3/100" in runner.invoke(args=["operator", "subscriptions"]).output
     assert json.loads(runner.invoke(args=["operator", "hsm"]).output)["ok"] is True
-    assert "celery" in json.loads(runner.invoke(args=["operator", "queue"]).output)["queues"]
+    queues = json.loads(runner.invoke(args=["operator", "queue"]).output)["queues"]
+    assert list(queues) == [app.extensions["celery"].conf.task_default_queue]  # where the tasks go
     assert json.loads(runner.invoke(args=["operator", "stalled"]).output)["items"] == []
 
 
