@@ -150,7 +150,16 @@ def notify_work_waiting(
         .limit(1)
     ).scalar_one_or_none()
     if notice is not None:
-        notice.count += 1
+        # one atomic UPDATE, run now: a read-modify-write flushed whenever the ORM gets to it would
+        # lose increments between concurrent signing chunks, and take this row's lock at a moment
+        # that varies (against the billing counters that a chunk updates after it) -> deadlocks
+        session.execute(
+            update(Notice)
+            .where(Notice.id == notice.id)
+            .values(count=Notice.count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.expire(notice, ["count"])
         return notice
     return notify(
         session,

@@ -421,7 +421,11 @@ def run(approval_id: str, document_ids: list[str]) -> dict[str, int]:
             break
         for w in work:
             _sign(w)
-        completed += _finish(approval, token, work, clock_now())
+        try:
+            completed += _finish(approval, token, work, clock_now())
+        except Exception:
+            _release(token)  # back to approved at once: the task's retry signs it, not a lease expiry
+            raise
         signed += sum(1 for w in work if w.output is not None)
         failed += sum(1 for w in work if w.output is None)
     if completed:
@@ -429,6 +433,19 @@ def run(approval_id: str, document_ids: list[str]) -> dict[str, int]:
 
         webhooks.deliver_pending(completed)
     return {"signed": signed, "failed": failed, "completed": len(completed)}
+
+
+def _release(token: str) -> None:
+    """Give back a claim whose results could not be stored (the database refused the transaction):
+    nothing of it was written, so the documents return to ``approved`` and are signed again."""
+    with transaction() as s:
+        for doc in s.scalars(
+            select(Document)
+            .where(Document.lease_token == token, Document.status == Status.SIGNING.value)
+            .with_for_update()
+        ):
+            documents.apply(s, doc, Event.LEASE_EXPIRED)
+            doc.lease_token = doc.lease_until = None
 
 
 def sweep(now: datetime | None = None, grace: timedelta | None = None) -> dict[str, int]:

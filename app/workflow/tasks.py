@@ -11,11 +11,21 @@ from typing import Any
 from celery import Celery, current_app, shared_task
 from celery._state import connect_on_app_finalize
 from celery.signals import worker_ready
+from sqlalchemy.exc import OperationalError
 
 CHUNK = 16
 
 
-@shared_task(name="workflow.sign_batch", acks_late=True)
+@shared_task(
+    name="workflow.sign_batch",
+    acks_late=True,
+    # the database refused the chunk's transaction (a deadlock, a restart): its claim was given back,
+    # so a retry signs it; what stays stuck anyway is the sweep's
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    max_retries=5,
+)
 def sign_batch(approval_id: str, document_ids: list[str]) -> dict[str, int]:
     from app.workflow.signing import run
 

@@ -216,3 +216,30 @@ def test_delegate_signs_for_the_principal_with_kt_stamp(world: World, clock: Fro
     assert _doc(a).status == "completed"
     revoked = world.principal.client.post(f"/api/v1/delegations/{created.get_json()['id']}/revoke")
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+
+
+def test_a_chunk_the_database_refuses_is_given_back_and_signed_once_on_retry(
+    world: World, app: Flask
+) -> None:
+    from unittest import mock
+
+    from sqlalchemy.exc import OperationalError
+
+    a, b = world.upload(2)
+    celery = app.extensions["celery"]
+    eager = celery.conf.task_always_eager
+    celery.conf.task_always_eager = False  # approve now, sign below (nothing is queued)
+    world.teacher.settle = False
+    try:
+        with mock.patch("app.workflow.tasks.enqueue"):
+            result = world.teacher.approve({"document_ids": [a, b]})
+    finally:
+        celery.conf.task_always_eager = eager
+    deadlock = OperationalError("UPDATE inbox_notices ...", {}, Exception("deadlock detected"))
+    with mock.patch.object(signing, "_finish", side_effect=deadlock), pytest.raises(OperationalError):
+        signing.run(result["id"], [a, b])
+    assert {(_doc(d).status, _doc(d).lease_token, _doc(d).signature_count) for d in (a, b)} == {
+        ("approved", None, 0)  # given back at once, nothing stored: not waiting for the lease to expire
+    }
+    assert signing.run(result["id"], [a, b])["signed"] == 2  # the task's retry
+    assert {(_doc(d).status, _doc(d).signature_count) for d in (a, b)} == {("waiting", 1)}
