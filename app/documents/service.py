@@ -15,14 +15,15 @@ from typing import Any
 
 import structlog
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record_event
 from app.auth import crypto
 from app.auth.clock import now as clock_now
-from app.db import session, transaction
+from app.db import session, transaction, utcnow
 from app.documents.changes import note_change
 from app.documents.errors import (
     CorrectionNeedsOneFile,
@@ -84,6 +85,29 @@ def apply(s: Session, doc: Document, event: Event) -> State:
     if target.status is Status.WAITING:
         _tell_signer(s, doc, target.step)
     return target
+
+
+def apply_many(s: Session, docs: list[Document], event: Event, **values: Any) -> None:
+    """``apply`` for a batch, with ``values`` set too: the same state machine and change feed, one
+    UPDATE per target state instead of a unit of work of 1,000 dirty objects."""
+    groups: dict[State, list[Document]] = {}
+    for doc in docs:
+        groups.setdefault(next_state(state_of(doc), event), []).append(doc)
+    moment = utcnow()
+    for target, group in groups.items():
+        changed = {"status": target.status.value, "step": int(target.step), "updated_at": moment, **values}
+        s.execute(
+            update(Document)
+            .where(Document.id.in_([d.id for d in group]))
+            .values(**changed)
+            .execution_options(synchronize_session=False)
+        )
+        for doc in group:  # the loaded objects say what the row says now (the change feed reads them)
+            for name, value in changed.items():
+                set_committed_value(doc, name, value)
+            note_change(s, doc)
+            if target.status is Status.WAITING:
+                _tell_signer(s, doc, target.step)
 
 
 def _tell_signer(s: Session, doc: Document, step: Step) -> None:

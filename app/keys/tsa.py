@@ -29,6 +29,7 @@ from app.keys import ca
 from app.keys.hsm import HashAlgorithm, KeyInfo
 from app.keys.models import Credential, CredentialStatus, OwnerKind, Purpose, SystemRole
 from app.keys.provider import get_hsm
+from app.keys.x509 import sign_with
 from app.signing.cms import CmsTemplate, Sign, attribute, attribute_set, message_digest_attribute, tlv
 
 log = structlog.get_logger(__name__)
@@ -132,7 +133,7 @@ class TokenTemplate:
     token and the rest is spliced in by ``CmsTemplate`` (the PAdES signer's pre-encoded CMS).
     """
 
-    key_id: str
+    key: KeyInfo
     cms: CmsTemplate  # signer id, signing-certificate-v2, signature algorithm, [0] certificates
     tsa_name: bytes  # TSTInfo.tsa: [0] EXPLICIT GeneralName directoryName (our subject)
 
@@ -141,7 +142,7 @@ class TokenTemplate:
         cert = asn1x509.Certificate.load(certificate_der)
         name = asn1x509.GeneralName(name="directory_name", value=cert.subject).dump()
         return cls(
-            key_id=key.key_id,
+            key=key,
             cms=CmsTemplate.create(certificate_der, (), key.algorithm),
             tsa_name=tlv(0xA0, name),
         )
@@ -213,8 +214,7 @@ def _grant(request: tsp.TimeStampReq) -> bytes:
     tst_info = template.tst_info(request["message_imprint"].dump(), serial, now, request["nonce"].native)
 
     def sign(data: bytes) -> bytes:
-        digest = hashlib.sha256(data).digest()
-        return hsm.sign_digest(key_id=template.key_id, digest=digest, hash_algorithm=HashAlgorithm.SHA256)
+        return sign_with(hsm, template.key, data)[1]  # the algorithm is in the template already
 
     cert_req = bool(request["cert_req"].native)  # RFC 3161 2.4.1: our certificate when asked for, only then
     token = template.token(tst_info, now, sign, certificates=cert_req)

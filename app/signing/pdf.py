@@ -710,16 +710,10 @@ def check_signatures(
 def _check(
     pdf: bytes, *, trust_roots: list[bytes], max_bytes: int, revisions: bool
 ) -> tuple[VerificationReport, tuple[SignedRevision, ...]]:
-    check_bytes(pdf, max_bytes=max_bytes)
+    reader, embedded = _open_signed(pdf, max_bytes=max_bytes)
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        if reader.encrypted:
-            raise PdfEncrypted()
-        embedded = list(reader.embedded_signatures)
         dss = reader.root.get("/DSS")
         dss = dss.get_object() if dss is not None else None
-    except PdfError:
-        raise
     except Exception as exc:  # see open_checked
         raise PdfCorrupt() from exc
     crls = [crl.CertificateList.load(der) for der in _dss_crls(dss)]
@@ -1085,17 +1079,22 @@ class SignedRevision:
 def signed_revisions(pdf: bytes, *, max_bytes: int = 100 * 1024 * 1024) -> tuple[SignedRevision, ...]:
     """Each signature's signed revision (hash of the bytes up to the end of its byte range) and
     certificate.  Cheap (no validation): used to recognise a file we signed, even with bytes appended."""
+    _, embedded = _open_signed(pdf, max_bytes=max_bytes)
+    return _signed_revisions(pdf, embedded)
+
+
+def _open_signed(pdf: bytes, *, max_bytes: int) -> tuple[PdfFileReader, list[Any]]:
+    """The reader of ``pdf`` and its embedded signatures; ``PdfError`` for what cannot be read."""
     check_bytes(pdf, max_bytes=max_bytes)
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         if reader.encrypted:
             raise PdfEncrypted()
-        embedded = list(reader.embedded_signatures)
+        return reader, list(reader.embedded_signatures)
     except PdfError:
         raise
     except Exception as exc:  # see open_checked
         raise PdfCorrupt() from exc
-    return _signed_revisions(pdf, embedded)
 
 
 def _signed_revisions(pdf: bytes, embedded: list[Any]) -> tuple[SignedRevision, ...]:

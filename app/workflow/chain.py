@@ -146,7 +146,7 @@ def delegations_held(
     s: Session, *, tenant_ids: Collection[str], delegate_id: str, on: date
 ) -> dict[tuple[str, str], list[Delegation]]:
     """Every delegation ``delegate_id`` holds on ``on`` (not revoked, in its dates), in one query,
-    by (school, principal).  ``live_delegation`` over this map, per document: see ``delegated``."""
+    by (school, principal); ``delegated`` answers per document from this map."""
     held: dict[tuple[str, str], list[Delegation]] = {}
     if not tenant_ids:
         return held
@@ -172,22 +172,8 @@ def delegated(
     on: date,
     class_id: str | None,
 ) -> Delegation | None:
-    """``live_delegation`` answered from ``delegations_held``: no query."""
+    """The delegation of ``held`` that covers ``on`` and ``class_id``, or None: no query."""
     rows = held.get((tenant_id, principal_id), ())
-    return next((d for d in rows if d.covers(on=on, class_id=class_id)), None)
-
-
-def live_delegation(
-    s: Session, *, tenant_id: str, principal_id: str, delegate_id: str, on: date, class_id: str | None
-) -> Delegation | None:
-    rows = s.execute(
-        select(Delegation).where(
-            Delegation.tenant_id == tenant_id,
-            Delegation.principal_id == principal_id,
-            Delegation.delegate_id == delegate_id,
-            Delegation.revoked_at.is_(None),
-        )
-    ).scalars()
     return next((d for d in rows if d.covers(on=on, class_id=class_id)), None)
 
 

@@ -11,7 +11,6 @@ Only the step's assigned signer (or a live delegate of the principal at step 2) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -20,16 +19,14 @@ import structlog
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.service import record_event
 from app.auth import crypto, factors, passkeys
 from app.auth.clock import now as clock_now
 from app.auth.models import Passkey, TotpFactor
 from app.billing import service as billing
-from app.db import new_id, session, transaction, utcnow
+from app.db import new_id, session, transaction
 from app.documents import service as documents
-from app.documents.changes import note_change
 from app.documents.errors import ReasonRequired
 from app.documents.models import Document
 from app.people.models import Person
@@ -63,7 +60,7 @@ from app.workflow.models import (
     ApprovalItem,
     Delegation,
 )
-from app.workflow.rules import Event, State, Status, Step, next_state
+from app.workflow.rules import Event, Status, Step
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +82,8 @@ def local_today(moment: datetime) -> date:
 
 
 # --------------------------------------------------------------------------- who may sign what
-# The rule is written once, in ``_right``.  A single document asks the database for a delegation
-# only when one could apply (``eligibility``); a batch loads the signer's delegations in one query
-# first (``roster.delegations_held``) and then decides every document without a query.
+# The rule is written once, in ``_rights``: the signer's delegations are loaded in one query
+# (``roster.delegations_held``), then every document is decided without a query.
 
 Held = dict[tuple[str, str], list[Delegation]]
 # what the rule and the manifest read of a document: ORM objects and these rows both have them
@@ -105,54 +101,35 @@ DOC_FIELDS = (
 )
 
 
-def _right(
-    doc: Any, person_id: str, today: date, delegation: Callable[[Any], Delegation | None]
-) -> dict[str, Any] | None:
-    """How ``person_id`` may sign ``doc`` (a ``Document`` or a row of ``DOC_FIELDS``) now, or None;
-    ``delegation(doc)`` finds the person's live delegation from the document's principal."""
-    if doc.status != Status.WAITING:
-        return None
-    if doc.step == Step.HOMEROOM and doc.teacher_id == person_id:
-        return {"step": 1, "on_behalf_of": None, "delegation_id": None}
-    if doc.step == Step.PRINCIPAL and doc.principal_id is not None:
-        if doc.principal_id == person_id:
-            return {"step": 2, "on_behalf_of": None, "delegation_id": None}
-        found = delegation(doc)
-        if found is not None:
-            return {"step": 2, "on_behalf_of": doc.principal_id, "delegation_id": found.id}
-    return None
-
-
-def eligibility(s: Session, doc: Document, person_id: str, today: date) -> dict[str, Any] | None:
-    """How ``person_id`` may sign ``doc`` now: step, and the principal they sign for (KT.), or None."""
-    return _right(
-        doc,
-        person_id,
-        today,
-        lambda d: roster.live_delegation(
-            s,
-            tenant_id=d.tenant_id,
-            principal_id=d.principal_id,
-            delegate_id=person_id,
-            on=today,
-            class_id=d.class_id,
-        ),
-    )
-
-
 def _rights(docs: list[Any], person_id: str, today: date, held: Held) -> dict[str, dict[str, Any] | None]:
-    """``eligibility`` for many documents at once, over the delegations loaded beforehand."""
+    """How ``person_id`` may sign each of ``docs`` (``Document`` objects or rows of ``DOC_FIELDS``)
+    now: step, and the principal they sign for (KT.); None where they may not."""
 
-    def delegation(d: Any) -> Delegation | None:
-        return roster.delegated(
-            held, tenant_id=d.tenant_id, principal_id=d.principal_id, on=today, class_id=d.class_id
-        )
+    def right(doc: Any) -> dict[str, Any] | None:
+        if doc.status != Status.WAITING:
+            return None
+        if doc.step == Step.HOMEROOM and doc.teacher_id == person_id:
+            return {"step": 1, "on_behalf_of": None, "delegation_id": None}
+        if doc.step == Step.PRINCIPAL and doc.principal_id is not None:
+            if doc.principal_id == person_id:
+                return {"step": 2, "on_behalf_of": None, "delegation_id": None}
+            found = roster.delegated(
+                held, tenant_id=doc.tenant_id, principal_id=doc.principal_id, on=today, class_id=doc.class_id
+            )
+            if found is not None:
+                return {"step": 2, "on_behalf_of": doc.principal_id, "delegation_id": found.id}
+        return None
 
-    return {d.id: _right(d, person_id, today, delegation) for d in docs}
+    return {d.id: right(d) for d in docs}
 
 
 def _held(s: Session, tenant_ids: set[str], person_id: str, today: date) -> Held:
     return roster.delegations_held(s, tenant_ids=tenant_ids, delegate_id=person_id, on=today)
+
+
+def eligibility(s: Session, doc: Document, person_id: str, today: date) -> dict[str, Any] | None:
+    """``_rights`` for one document."""
+    return _rights([doc], person_id, today, _held(s, {doc.tenant_id}, person_id, today))[doc.id]
 
 
 def _candidates(
@@ -514,7 +491,14 @@ def _authorize(
             failed.setdefault(DOCUMENT_NOT_READY, []).append(document_id)
         else:
             queued.append(document_id)
-    _approve_documents(s, [docs[i] for i in queued], approval.id)
+    documents.apply_many(
+        s,
+        [docs[i] for i in queued],
+        Event.APPROVE,
+        approval_id=approval.id,
+        failure_code=None,
+        failure_message=None,
+    )
     # every item is pending until now: queue them all, then fail the few that are not signable
     # (two statements, and no list of 1,000 ids to send for the common case)
     if queued:
@@ -567,35 +551,6 @@ def _sad_binding(approval: Approval) -> bytes:
 
 DOCUMENT_CHANGED = ("approval.document_changed", "The document changed after the approval was asked for.")
 DOCUMENT_NOT_READY = ("approval.document_not_ready", "The document is no longer waiting for this signature.")
-
-
-def _approve_documents(s: Session, docs: list[Document], approval_id: str) -> None:
-    """``documents.apply(APPROVE)`` for a whole batch: the same state machine and change feed, one
-    UPDATE per target state instead of a unit of work of 1,000 dirty objects.  (Approving never
-    leads to WAITING, so there is no next signer to tell, which is all ``apply`` adds.)"""
-    groups: dict[State, list[Document]] = {}
-    for doc in docs:
-        groups.setdefault(next_state(documents.state_of(doc), Event.APPROVE), []).append(doc)
-    moment = utcnow()
-    for target, group in groups.items():
-        values = {
-            "status": target.status.value,
-            "step": int(target.step),
-            "approval_id": approval_id,
-            "failure_code": None,
-            "failure_message": None,
-            "updated_at": moment,
-        }
-        s.execute(
-            update(Document)
-            .where(Document.id.in_([d.id for d in group]))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        for doc in group:  # the loaded objects say what the row says now (the change feed reads them)
-            for name, value in values.items():
-                set_committed_value(doc, name, value)
-            note_change(s, doc)
 
 
 def _set_items(s: Session, approval_id: str, document_ids: list[str] | None, **values: Any) -> None:

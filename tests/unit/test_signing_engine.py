@@ -79,17 +79,7 @@ def test_bt_carries_a_tsa_timestamp(pki: MemoryPki, teacher: Material, tsa: Tsa)
 def test_three_signers_each_revision_stays_valid(
     pki: MemoryPki, teacher: Material, principal: Material, seal: Material, tsa: Tsa
 ) -> None:
-    doc = simple_pdf()
-    for n, (material, stamp) in enumerate([(teacher, TEACHER), (principal, DEPUTY), (seal, None)]):
-        doc = sign_pdf(
-            doc,
-            material=material,
-            hsm=pki.hsm,
-            level=Level.BT,
-            tsa=tsa,
-            stamp=stamp,
-            placement=placement_for("transcript", n),
-        )
+    doc = pki.sign_in_turn(simple_pdf(), [(teacher, TEACHER), (principal, DEPUTY), (seal, None)], tsa)
     report = verify_pdf(doc, trust_roots=[pki.root_der])
     assert report.valid
     assert [s.signer for s in report.signatures] == [

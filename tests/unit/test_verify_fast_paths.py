@@ -22,7 +22,6 @@ from app.keys.hsm import KeyAlgorithm
 from app.signing import pdf as engine
 from app.signing.pdf import add_verification_qr, check_signatures, sign_pdf, signed_revisions, verify_pdf
 from app.signing.reports import Level, Revocation, VerificationReport
-from app.signing.stamps import placement_for
 from tests.fixtures.pki import MemoryPki
 from tests.unit.test_signing_engine import DEPUTY, TEACHER, simple_pdf
 
@@ -149,16 +148,7 @@ def files(pki: MemoryPki) -> dict[str, bytes]:
         (pki.credential("Trần Văn Bình", KeyAlgorithm.P256), DEPUTY),
         (pki.credential("Trường THPT Chu Văn An"), None),
     ]
-    for n, (material, stamp) in enumerate(signers):
-        doc = sign_pdf(
-            doc,
-            material=material,
-            hsm=pki.hsm,
-            level=Level.BT,
-            tsa=tsa,
-            stamp=stamp,
-            placement=placement_for("transcript", n),
-        )
+    doc = pki.sign_in_turn(doc, signers, tsa)
     one = sign_pdf(simple_pdf(), material=signers[0][0], hsm=pki.hsm, level=Level.BB)
     blt = sign_pdf(
         simple_pdf(),

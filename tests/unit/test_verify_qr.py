@@ -12,7 +12,6 @@ import pytest
 from app.keys.hsm import KeyAlgorithm
 from app.signing.pdf import QrPlacement, add_verification_qr, sign_pdf, signed_revisions, verify_pdf
 from app.signing.reports import Level
-from app.signing.stamps import placement_for
 from tests.fixtures.pki import MemoryPki
 from tests.unit.test_signing_engine import DEPUTY, TEACHER, simple_pdf
 
@@ -36,22 +35,12 @@ def test_qr_survives_three_signatures_and_decodes_to_the_url(tmp_path: Path) -> 
     pki = MemoryPki.create()
     tsa = pki.tsa()
     doc = add_verification_qr(simple_pdf(), url=URL)
-    for n, (material, stamp) in enumerate(
-        [
-            (pki.credential("Nguyễn Thị Hồng Vân"), TEACHER),
-            (pki.credential("Trần Văn Bình", KeyAlgorithm.P256), DEPUTY),
-            (pki.credential("Trường THPT Chu Văn An"), None),
-        ]
-    ):
-        doc = sign_pdf(
-            doc,
-            material=material,
-            hsm=pki.hsm,
-            level=Level.BT,
-            tsa=tsa,
-            stamp=stamp,
-            placement=placement_for("transcript", n),
-        )
+    signers = [
+        (pki.credential("Nguyễn Thị Hồng Vân"), TEACHER),
+        (pki.credential("Trần Văn Bình", KeyAlgorithm.P256), DEPUTY),
+        (pki.credential("Trường THPT Chu Văn An"), None),
+    ]
+    doc = pki.sign_in_turn(doc, signers, tsa)
     assert verify_pdf(doc, trust_roots=[pki.root_der]).valid
     assert decode_qr(doc, tmp_path, page=2) == [URL]  # the last page, beside the stamps
 

@@ -80,3 +80,45 @@ export function QuotaMeter({ quota }: { quota: Quota }) {
     </>
   );
 }
+
+/** What a school's and a district's dashboard both open with: who and which period, the quota (or
+ *  why there is none) with the school year's progress, and signatures per day. */
+export function UsageOverview({
+  name,
+  usage,
+  quotaHeading,
+  noPlan,
+}: {
+  name: string;
+  usage: {
+    period_start: string;
+    period_end: string;
+    quota: Quota | null;
+    year_progress_percent: number;
+    total: number;
+    per_day: DayCount[];
+  };
+  quotaHeading: string;
+  noPlan: string;
+}) {
+  return (
+    <>
+      <p class="lead">
+        {name} · {t('usage.period', { from: formatDate(usage.period_start), to: formatDate(usage.period_end) })}
+      </p>
+      <section class="card stack-small" aria-labelledby="quota-heading">
+        <h2 id="quota-heading" class="h3">
+          {quotaHeading}
+        </h2>
+        {usage.quota ? <QuotaMeter quota={usage.quota} /> : <p class="muted">{noPlan}</p>}
+        <p class="muted">{t('usage.year', { pct: formatNumber(Math.round(usage.year_progress_percent)) })}</p>
+      </section>
+      <section class="card stack-small" aria-labelledby="days-heading">
+        <h2 id="days-heading" class="h3">
+          {t('usage.perDay', { total: formatNumber(usage.total) })}
+        </h2>
+        <SignaturesPerDay perDay={usage.per_day} />
+      </section>
+    </>
+  );
+}

@@ -1,9 +1,9 @@
 import { api } from '../api/client';
 import type { Me } from '../api/types';
 import { Alert } from '../components/Alert';
-import { QuotaMeter, SignaturesPerDay, type DayCount, type Quota } from '../components/UsageCharts';
+import { UsageOverview, type DayCount, type Quota } from '../components/UsageCharts';
 import { t } from '../i18n';
-import { formatDate, formatNumber } from '../lib/format';
+import { formatNumber } from '../lib/format';
 import { me } from '../lib/session';
 import { useStore } from '../lib/store';
 import { useLoad } from '../lib/useLoad';
@@ -53,22 +53,7 @@ function Dashboard({ districtId }: { districtId: string }) {
       {!d && !loaded.error && <p class="muted">{t('app.loading')}</p>}
       {d && (
         <>
-          <p class="lead">
-            {d.district_name} · {t('usage.period', { from: formatDate(d.period_start), to: formatDate(d.period_end) })}
-          </p>
-          <section class="card stack-small" aria-labelledby="pool-heading">
-            <h2 id="pool-heading" class="h3">
-              {t('district.pool')}
-            </h2>
-            {d.quota ? <QuotaMeter quota={d.quota} /> : <p class="muted">{t('district.noPlan')}</p>}
-            <p class="muted">{t('usage.year', { pct: formatNumber(Math.round(d.year_progress_percent)) })}</p>
-          </section>
-          <section class="card stack-small" aria-labelledby="days-heading">
-            <h2 id="days-heading" class="h3">
-              {t('usage.perDay', { total: formatNumber(d.total) })}
-            </h2>
-            <SignaturesPerDay perDay={d.per_day} />
-          </section>
+          <UsageOverview name={d.district_name} usage={d} quotaHeading={t('district.pool')} noPlan={t('district.noPlan')} />
           {d.schools.length === 0 ? (
             <p class="card empty-state">{t('district.noSchools')}</p>
           ) : (

@@ -2,9 +2,9 @@ import { api } from '../api/client';
 import type { SchoolDashboard } from '../api/types';
 import { Alert } from '../components/Alert';
 import { BarList } from '../components/Charts';
-import { QuotaMeter, SignaturesPerDay } from '../components/UsageCharts';
+import { UsageOverview } from '../components/UsageCharts';
 import { t } from '../i18n';
-import { formatDate, formatNumber } from '../lib/format';
+import { formatNumber } from '../lib/format';
 import { me } from '../lib/session';
 import { useStore } from '../lib/store';
 import { useLoad } from '../lib/useLoad';
@@ -24,26 +24,7 @@ export default function Usage() {
       {!d && !loaded.error && <p class="muted">{t('app.loading')}</p>}
       {d && (
         <>
-          <p class="lead">
-            {d.school_name} · {t('usage.period', { from: formatDate(d.period_start), to: formatDate(d.period_end) })}
-          </p>
-          <section class="card stack-small" aria-labelledby="quota-heading">
-            <h2 id="quota-heading" class="h3">
-              {t('usage.quota')}
-            </h2>
-            {d.quota ? (
-              <QuotaMeter quota={d.quota} />
-            ) : (
-              <p class="muted">{t('usage.noPlan')}</p>
-            )}
-            <p class="muted">{t('usage.year', { pct: formatNumber(Math.round(d.year_progress_percent)) })}</p>
-          </section>
-          <section class="card stack-small" aria-labelledby="days-heading">
-            <h2 id="days-heading" class="h3">
-              {t('usage.perDay', { total: formatNumber(d.total) })}
-            </h2>
-            <SignaturesPerDay perDay={d.per_day} />
-          </section>
+          <UsageOverview name={d.school_name} usage={d} quotaHeading={t('usage.quota')} noPlan={t('usage.noPlan')} />
           <section class="card stack-small" aria-labelledby="classes-heading">
             <h2 id="classes-heading" class="h3">
               {t('usage.perClass')}
