@@ -40,6 +40,13 @@ def init_dev_token() -> None:
         raise click.ClickException(str(exc)) from exc
     state = "created" if created else "already present"
     click.echo(f"SoftHSM token {settings.hsm_token_label!r} {state} (SOFTHSM2_CONF={conf})")
+    if created and settings.hsm_user_pin is None:
+        # this process read its settings before the token (and its PIN file) existed: read them again
+        from app.keys import provider
+
+        fresh = Settings.from_env()
+        current_app.extensions["signet.settings"] = settings.with_(hsm_user_pin=fresh.hsm_user_pin)
+        provider.reset()
     _provision_dev_services()
 
 

@@ -91,3 +91,22 @@ def test_errors_are_click_errors_with_the_code(app: Flask, tmp_path: Path) -> No
 def test_hsm_check(app: Flask) -> None:
     code, out = _run(app, "hsm", "check")
     assert code == 0 and "status:       ok" in out and "SoftHSM" in out
+
+
+def test_a_fresh_install_gets_its_dev_ca_and_tsa_in_the_same_command(tmp_path: Path) -> None:
+    """``make run`` on a new machine: migrate, then ``hsm init-dev-token`` creates the token and, in the
+    same process (whose settings were read before the PIN file existed), the dev CA and TSA."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SOFTHSM2_CONF", "HSM_USER_PIN", "DATABASE_URL")}
+    env.update(SIGNET_VAR_DIR=str(tmp_path / "var"), SIGNET_ENV="dev")
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([*flask, "db-upgrade"], env=env, cwd=root, check=True, capture_output=True)
+    done = subprocess.run(
+        [*flask, "hsm", "init-dev-token"], env=env, cwd=root, check=True, capture_output=True, text=True
+    )
+    assert "token 'signet-dev' created" in done.stdout
+    assert "dev CA and TSA credentials present" in done.stdout, done.stdout
