@@ -8,7 +8,7 @@ handed out in commit order: a reader who has seen ``seq = N`` never later finds 
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -37,19 +37,25 @@ def _append_changes(session: Session) -> None:
     if head is None:
         head = DocumentChangeHead(id=1, seq=0)
         session.add(head)
-    now = utcnow()
-    for document in pending.values():
-        head.seq += 1
-        session.add(
-            DocumentChange(
-                seq=head.seq,
-                tenant_id=document.tenant_id,
-                document_id=document.id,
-                status=document.status,
-                step=document.step,
-                occurred_at=now,
-            )
-        )
+        session.flush()
+    now, first = utcnow(), head.seq + 1
+    # one executemany of plain rows: a batch approval moves 1,000 documents, and 1,000 ORM objects
+    # through the unit of work cost more than the rest of the approval call
+    session.execute(
+        insert(DocumentChange),
+        [
+            {
+                "seq": first + n,
+                "tenant_id": document.tenant_id,
+                "document_id": document.id,
+                "status": document.status,
+                "step": document.step,
+                "occurred_at": now,
+            }
+            for n, document in enumerate(pending.values())
+        ],
+    )
+    head.seq = first + len(pending) - 1
     session.flush()
 
 

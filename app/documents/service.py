@@ -77,13 +77,16 @@ def state_of(doc: Document) -> State:
     return State(Status(doc.status), Step(doc.step))
 
 
-def apply(s: Session, doc: Document, event: Event) -> State:
-    """Move ``doc`` along the state machine (or raise ``TransitionRefused``) and note the change."""
+def apply(s: Session, doc: Document, event: Event, *, tell: bool = True) -> State:
+    """Move ``doc`` along the state machine (or raise ``TransitionRefused``) and note the change.
+
+    ``tell=False`` leaves telling the next signer to the caller, who moves many documents and tells
+    once for all of them (``tell_signers``)."""
     target = next_state(state_of(doc), event)
     doc.status, doc.step = target.status.value, int(target.step)
     note_change(s, doc)
-    if target.status is Status.WAITING:
-        _tell_signer(s, doc, target.step)
+    if tell and target.status is Status.WAITING:
+        tell_signers(s, [doc])
     return target
 
 
@@ -106,33 +109,39 @@ def apply_many(s: Session, docs: list[Document], event: Event, **values: Any) ->
             for name, value in changed.items():
                 set_committed_value(doc, name, value)
             note_change(s, doc)
-            if target.status is Status.WAITING:
-                _tell_signer(s, doc, target.step)
+        if target.status is Status.WAITING:
+            tell_signers(s, group)
 
 
-def _tell_signer(s: Session, doc: Document, step: Step) -> None:
-    """The person who must sign next gets one notice (and push) per batch, not per document."""
-    if doc.class_id is None or doc.tenant_id is None:
-        return
-    if step is Step.HOMEROOM:
-        person = roster.homeroom_teacher(
-            s, tenant_id=doc.tenant_id, class_id=doc.class_id, school_year=doc.school_year or ""
+def tell_signers(s: Session, docs: list[Document]) -> None:
+    """Whoever must sign these waiting documents next gets one notice (and push) per class and step,
+    its count raised by the number of documents: a chunk of 16 is one notice update, not 16."""
+    groups: dict[tuple[str, str, str, Step], int] = {}
+    for doc in docs:
+        step = Step(doc.step)
+        if doc.class_id is None or doc.tenant_id is None or step not in (Step.HOMEROOM, Step.PRINCIPAL):
+            continue
+        key = (doc.tenant_id, doc.class_id, doc.school_year or "", step)
+        groups[key] = groups.get(key, 0) + 1
+    for (tenant_id, class_id, school_year, step), count in groups.items():
+        if step is Step.HOMEROOM:
+            person = roster.homeroom_teacher(
+                s, tenant_id=tenant_id, class_id=class_id, school_year=school_year
+            )
+        else:
+            person = roster.principal(s, tenant_id=tenant_id)
+        school_class = s.get(SchoolClass, class_id)
+        if person is None or school_class is None:
+            continue
+        notify_work_waiting(
+            s,
+            person_id=person.id,
+            tenant_id=tenant_id,
+            group=f"{class_id}:{int(step)}",
+            subject=school_class.name,
+            url=f"/inbox/{class_id}",
+            count=count,
         )
-    elif step is Step.PRINCIPAL:
-        person = roster.principal(s, tenant_id=doc.tenant_id)
-    else:
-        return
-    school_class = s.get(SchoolClass, doc.class_id)
-    if person is None or school_class is None:
-        return
-    notify_work_waiting(
-        s,
-        person_id=person.id,
-        tenant_id=doc.tenant_id,
-        group=f"{doc.class_id}:{int(step)}",
-        subject=school_class.name,
-        url=f"/inbox/{doc.class_id}",
-    )
 
 
 def load(s: Session, tenant_id: str | None, document_id: str, *, lock: bool = False) -> Document:

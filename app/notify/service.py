@@ -131,12 +131,20 @@ def notify(
 
 
 def notify_work_waiting(
-    session: Session, *, person_id: str, tenant_id: str | None, group: str, subject: str, url: str
+    session: Session,
+    *,
+    person_id: str,
+    tenant_id: str | None,
+    group: str,
+    subject: str,
+    url: str,
+    count: int = 1,
 ) -> Notice:
     """ "N transcripts of 3A are waiting for you": one notice and one push per batch.
 
-    Arrivals while the person still has an unread notice for the same ``group`` (class and step)
-    only raise its count; once they have read it, the next arrival starts a new notice and a push.
+    Arrivals (``count`` documents at once) while the person still has an unread notice for the same
+    ``group`` (class and step) only raise its count; once they have read it, the next arrival starts a
+    new notice and a push.
     """
     prefix = f"work_waiting:{group}:"
     notice = session.execute(
@@ -156,7 +164,7 @@ def notify_work_waiting(
         session.execute(
             update(Notice)
             .where(Notice.id == notice.id)
-            .values(count=Notice.count + 1)
+            .values(count=Notice.count + count)
             .execution_options(synchronize_session=False)
         )
         session.expire(notice, ["count"])
@@ -167,7 +175,7 @@ def notify_work_waiting(
         tenant_id=tenant_id,
         kind="work_waiting",
         dedupe_key=prefix + new_id(),
-        count=1,
+        count=count,
         subject=subject,
         url=url,
     )

@@ -9,8 +9,8 @@ What is timed, in order:
    is purged (benchmark-only bookkeeping, not timed).  The timed run below adds one more sample.
    ``batch.request_call.p95_ms`` is the request before it (``POST /approvals``: build the
    1,000-item manifest, check eligibility and quota, insert the items), and
-   ``batch.approve_call.enqueue_p95_ms`` the part of the approval call spent handing the chunks to
-   the broker (``tasks.enqueue``: 63 messages; on the embedded SQLite broker each is a commit).
+   ``batch.approve_call.enqueue_p95_ms`` the part of the approval call spent with the broker
+   (``tasks.enqueue``: one fan-out message; a worker queues the chunks).
    ``BENCH_BATCH_APPROVE_ONLY=1`` stops after these samples (no workers, no signing, no engine).
 2. ``batch1000.seconds_to_signed`` — from the approval request (``POST /approvals``) to the last of
    the 1,000 documents signed and stored (its new revision committed), with 2 ``celery worker``
