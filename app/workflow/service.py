@@ -535,17 +535,22 @@ def _authorize(
     )
 
 
-def _sad_binding(approval: Approval) -> bytes:
+def manifest_credentials(manifest: dict[str, Any]) -> list[str]:
+    """Every key the manifest's signatures use (the signer's, and the seal's after the principal)."""
     credentials: list[str] = []
-    for entry in approval.manifest["items"]:
+    for entry in manifest["items"]:
         credentials.append(entry["credential_id"])
         if entry.get("seal_credential_id"):
             credentials.append(entry["seal_credential_id"])
+    return credentials
+
+
+def _sad_binding(approval: Approval, credentials: list[str] | None = None) -> bytes:
     return sad.binding(
         approval_id=approval.id,
         manifest_hex=approval.manifest_hash,
         person_id=approval.person_id,
-        credential_ids=credentials,
+        credential_ids=manifest_credentials(approval.manifest) if credentials is None else credentials,
     )
 
 

@@ -243,3 +243,58 @@ def test_a_chunk_the_database_refuses_is_given_back_and_signed_once_on_retry(
     }
     assert signing.run(result["id"], [a, b])["signed"] == 2  # the task's retry
     assert {(_doc(d).status, _doc(d).signature_count) for d in (a, b)} == {("waiting", 1)}
+
+
+def _approved_not_signed(world: World, app: Flask, ids: list[str]) -> dict[str, Any]:
+    """Approve ``ids`` with the passkey but queue nothing: the test runs the signing itself."""
+    from unittest import mock
+
+    celery = app.extensions["celery"]
+    eager = celery.conf.task_always_eager
+    celery.conf.task_always_eager = False
+    world.teacher.settle = False
+    try:
+        with mock.patch("app.workflow.tasks.enqueue"):
+            return world.teacher.approve({"document_ids": ids})
+    finally:
+        celery.conf.task_always_eager = eager
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param({"sad_mac": "0" * 64}, id="mac-forged"),
+        pytest.param({"sad_sealed": None}, id="sad-wiped"),
+        pytest.param("expired", id="expired"),
+        pytest.param("manifest-edited", id="manifest-edited"),
+    ],
+)
+def test_signing_rechecks_the_activation_data_and_the_manifest(
+    world: World, app: Flask, tamper: dict[str, Any] | str
+) -> None:
+    a, b = world.upload(2)
+    result = _approved_not_signed(world, app, [a, b])
+    with transaction() as s:
+        approval = s.get(Approval, result["id"])
+        assert approval is not None
+        if tamper == "expired":
+            assert approval.sad_expires_at is not None
+            values: dict[str, Any] = {"sad_expires_at": approval.sad_expires_at.replace(year=2000)}
+        elif tamper == "manifest-edited":  # another signer's stamp, the hash left as it was
+            manifest = dict(approval.manifest)
+            manifest["signer"] = {**manifest["signer"], "name": "Người Khác"}
+            values = {"manifest": manifest}
+        else:
+            assert isinstance(tamper, dict)
+            values = tamper
+        s.execute(update(Approval).where(Approval.id == result["id"]).values(**values))
+    assert signing.run(result["id"], [a, b]) == {"signed": 0, "failed": 2, "completed": 0}
+    for doc_id in (a, b):
+        doc = _doc(doc_id)
+        assert (doc.status, doc.failure_code, doc.signature_count) == ("failed", "approval.sad_invalid", 0)
+
+
+def test_an_untouched_approval_signs_under_the_same_checks(world: World, app: Flask) -> None:
+    a, b = world.upload(2)
+    result = _approved_not_signed(world, app, [a, b])
+    assert signing.run(result["id"], [a, b]) == {"signed": 2, "failed": 0, "completed": 0}

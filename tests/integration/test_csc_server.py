@@ -249,6 +249,10 @@ def test_pyhanko_csc_signer_signs_three_pdfs_in_one_batch(app: Flask, world: Wor
     approver.start()
     try:
         signed = off_loop(sign_on_the_client)
+    except Exception as exc:  # the client's error hides the cause when the phone's side failed first
+        stop.set()
+        approver.join(timeout=30)
+        raise AssertionError(f"signing failed; the phone's side said: {phone_errors!r}") from exc
     finally:
         stop.set()
         approver.join(timeout=30)
