@@ -115,7 +115,7 @@ def apply_many(s: Session, docs: list[Document], event: Event, **values: Any) ->
 
 def tell_signers(s: Session, docs: list[Document]) -> None:
     """Whoever must sign these waiting documents next gets one notice (and push) per class and step,
-    its count raised by the number of documents: a chunk of 16 is one notice update, not 16."""
+    its count raised by the number of documents: a signing chunk is one notice update, not one each."""
     groups: dict[tuple[str, str, str, Step], int] = {}
     for doc in docs:
         step = Step(doc.step)
