@@ -8,9 +8,10 @@ transaction as the change they describe.  Nothing is ever updated or deleted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -94,23 +95,25 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def canonical(record: AuditEvent) -> bytes:
+def canonical(record: AuditEvent | Mapping[str, Any]) -> bytes:
+    """An ``AuditEvent``'s, or a row of its columns (what ``_append_pending`` inserts)."""
+    field = record.__getitem__ if isinstance(record, Mapping) else functools.partial(getattr, record)
     return _canonical(
-        record.seq,
-        record.id,
-        iso(record.occurred_at),
-        record.tenant_id,
-        record.actor_id,
-        record.action,
-        record.outcome,
-        record.target_type,
-        record.target_id,
-        record.details,
-        record.prev_hash,
+        field("seq"),
+        field("id"),
+        iso(field("occurred_at")),
+        field("tenant_id"),
+        field("actor_id"),
+        field("action"),
+        field("outcome"),
+        field("target_type"),
+        field("target_id"),
+        field("details"),
+        field("prev_hash"),
     )
 
 
-def chain_hash(record: AuditEvent) -> str:
+def chain_hash(record: AuditEvent | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
@@ -127,21 +130,7 @@ def _append_pending(session: Session) -> None:
     for record in pending:
         seq += 1
         record["seq"], record["prev_hash"] = seq, prev
-        record["hash"] = prev = hashlib.sha256(
-            _canonical(
-                seq,
-                record["id"],
-                iso(record["occurred_at"]),
-                record["tenant_id"],
-                record["actor_id"],
-                record["action"],
-                record["outcome"],
-                record["target_type"],
-                record["target_id"],
-                record["details"],
-                prev,
-            )
-        ).hexdigest()
+        record["hash"] = prev = chain_hash(record)
     # plain rows in one executemany: a signing chunk audits 16 signatures, and ORM objects through the
     # unit of work cost several times the hashing
     session.execute(insert(AuditEvent), pending)

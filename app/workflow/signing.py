@@ -58,9 +58,10 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_SWEEP_GRACE = timedelta(minutes=5)
-CHANGED = "The document changed after it was approved; it was not signed."
-CORRUPT = "The stored file does not match its hash; it was not signed."
-SAD_INVALID = "The approval's activation data is expired or invalid; approve again."
+# (code, message) a document fails with
+CHANGED = ("approval.document_changed", "The document changed after it was approved; it was not signed.")
+CORRUPT = ("document.file_corrupt", "The stored file does not match its hash; it was not signed.")
+SAD_INVALID = ("approval.sad_invalid", "The approval's activation data is expired or invalid.")
 
 
 def _settings() -> Settings:
@@ -237,7 +238,7 @@ def _claim(
                 on_behalf_text=on_behalf,
             )
             if not sad_valid:
-                item.failure = SAD_INVALID_FAILURE
+                item.failure = SAD_INVALID
             else:
                 try:
                     if credential_id not in materials:
@@ -247,9 +248,6 @@ def _claim(
                     item.failure = (exc.code, exc.message)
             work.append(item)
         return token, work, approval
-
-
-SAD_INVALID_FAILURE = ("approval.sad_invalid", "The approval's activation data is expired or invalid.")
 
 
 def _refused(doc: Document, person_id: str, moment: datetime) -> Work:
@@ -267,7 +265,7 @@ def _refused(doc: Document, person_id: str, moment: datetime) -> Work:
         stamp_role="",
         signed_on=moment.date(),
         on_behalf_text=None,
-        failure=SAD_INVALID_FAILURE,
+        failure=SAD_INVALID,
     )
 
 
@@ -298,19 +296,13 @@ def _sign(work: Work) -> None:
     if work.failure is not None:
         return
     if work.input_sha != work.expected_sha:
-        work.failure = (
-            "approval.document_changed",
-            "The document changed after it was approved; it was not signed.",
-        )
+        work.failure = CHANGED
         return
     settings = _settings()
     try:
         data = get_store().get(work.storage_key)
         if hashlib.sha256(data).hexdigest() != work.input_sha:
-            work.failure = (
-                "document.file_corrupt",
-                "The stored file does not match its hash; it was not signed.",
-            )
+            work.failure = CORRUPT
             return
         stamp = Stamp(work.stamp_name, work.stamp_role, work.signed_on, work.on_behalf_text)
         if list(stamp.lines()) != work.stamp_lines:

@@ -49,6 +49,21 @@ def _request(world: World, body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _approved_not_signed(world: World, app: Flask, ids: list[str]) -> dict[str, Any]:
+    """Approve ``ids`` with the passkey but queue nothing: the test runs the signing itself."""
+    from unittest import mock
+
+    celery = app.extensions["celery"]
+    eager = celery.conf.task_always_eager
+    celery.conf.task_always_eager = False
+    world.teacher.settle = False
+    try:
+        with mock.patch("app.workflow.tasks.enqueue"):
+            return world.teacher.approve({"document_ids": ids})
+    finally:
+        celery.conf.task_always_eager = eager
+
+
 def test_the_manifest_lists_exact_hashes_and_the_challenge_commits_to_it(world: World) -> None:
     a, b = world.upload(2)
     body = _request(world, {"document_ids": [a, b]})
@@ -143,17 +158,7 @@ def test_a_document_changed_after_the_manifest_is_not_signed_and_says_why(world:
 
 def test_a_document_changed_after_approval_fails_at_signing_time(world: World, app: Flask) -> None:
     (a,) = world.upload(1)
-    celery = app.extensions["celery"]
-    eager = celery.conf.task_always_eager
-    celery.conf.task_always_eager = False  # approve now, sign later (nothing is queued)
-    world.teacher.settle = False
-    try:
-        from unittest import mock
-
-        with mock.patch("app.workflow.tasks.enqueue"):
-            result = world.teacher.approve({"document_ids": [a]})
-    finally:
-        celery.conf.task_always_eager = eager
+    result = _approved_not_signed(world, app, [a])  # approve now, sign later
     with transaction() as s:
         s.execute(update(Document).where(Document.id == a).values(sha256="e" * 64))
     assert signing.run(result["id"], [a])["failed"] == 1
@@ -226,15 +231,7 @@ def test_a_chunk_the_database_refuses_is_given_back_and_signed_once_on_retry(
     from sqlalchemy.exc import OperationalError
 
     a, b = world.upload(2)
-    celery = app.extensions["celery"]
-    eager = celery.conf.task_always_eager
-    celery.conf.task_always_eager = False  # approve now, sign below (nothing is queued)
-    world.teacher.settle = False
-    try:
-        with mock.patch("app.workflow.tasks.enqueue"):
-            result = world.teacher.approve({"document_ids": [a, b]})
-    finally:
-        celery.conf.task_always_eager = eager
+    result = _approved_not_signed(world, app, [a, b])  # approve now, sign below
     deadlock = OperationalError("UPDATE inbox_notices ...", {}, Exception("deadlock detected"))
     with mock.patch.object(signing, "_finish", side_effect=deadlock), pytest.raises(OperationalError):
         signing.run(result["id"], [a, b])
@@ -243,21 +240,6 @@ def test_a_chunk_the_database_refuses_is_given_back_and_signed_once_on_retry(
     }
     assert signing.run(result["id"], [a, b])["signed"] == 2  # the task's retry
     assert {(_doc(d).status, _doc(d).signature_count) for d in (a, b)} == {("waiting", 1)}
-
-
-def _approved_not_signed(world: World, app: Flask, ids: list[str]) -> dict[str, Any]:
-    """Approve ``ids`` with the passkey but queue nothing: the test runs the signing itself."""
-    from unittest import mock
-
-    celery = app.extensions["celery"]
-    eager = celery.conf.task_always_eager
-    celery.conf.task_always_eager = False
-    world.teacher.settle = False
-    try:
-        with mock.patch("app.workflow.tasks.enqueue"):
-            return world.teacher.approve({"document_ids": ids})
-    finally:
-        celery.conf.task_always_eager = eager
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from app.signing.errors import PdfError
 from app.signing.inputs import write_atomically
 from app.signing.pdf import inspect_pdf, sign_pdf, verify_pdf
 from app.signing.reports import Level
-from app.signing.stamps import Stamp, placement_for
+from app.signing.stamps import Stamp
 from tests.fixtures.pki import Material, MemoryPki, Tsa
 
 PDFS = Path(__file__).resolve().parents[1] / "fixtures" / "pdfs"
@@ -50,15 +50,8 @@ def test_every_producer_signs_and_validates(name: str, pki: MemoryPki, teacher: 
     original = read(name)
     info = inspect_pdf(original, max_bytes=LIMIT)
     assert info.pages >= 1 and info.signature_count == 0
-    signed = sign_pdf(
-        original,
-        material=teacher,
-        hsm=pki.hsm,
-        level=Level.BT,
-        tsa=tsa,
-        stamp=Stamp("Nguyễn Thị Hồng Vân", "GIÁO VIÊN CHỦ NHIỆM", date(2024, 8, 12)),
-        placement=placement_for("transcript", 0),
-    )
+    stamp = Stamp("Nguyễn Thị Hồng Vân", "GIÁO VIÊN CHỦ NHIỆM", date(2024, 8, 12))
+    signed = pki.sign_in_turn(original, [(teacher, stamp)], tsa)
     assert signed.startswith(original)  # an incremental revision: the original bytes are untouched
     report = verify_pdf(signed, trust_roots=[pki.root_der])
     assert report.valid, report.to_dict()

@@ -142,22 +142,7 @@ def test_a_certified_no_changes_document_is_not_signed_again(
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
 def test_the_stamp_shows_vietnamese_text(pki: MemoryPki, teacher: Material, principal: Material) -> None:
-    doc = sign_pdf(
-        simple_pdf(),
-        material=teacher,
-        hsm=pki.hsm,
-        level=Level.BB,
-        stamp=TEACHER,
-        placement=placement_for("transcript", 0),
-    )
-    doc = sign_pdf(
-        doc,
-        material=principal,
-        hsm=pki.hsm,
-        level=Level.BB,
-        stamp=DEPUTY,
-        placement=placement_for("transcript", 1),
-    )
+    doc = pki.sign_in_turn(simple_pdf(), [(teacher, TEACHER), (principal, DEPUTY)], None, Level.BB)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "stamp_unit.pdf"
     path.write_bytes(doc)
