@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 import structlog
 from asn1crypto import algos, cms, crl, tsp, x509
 from flask import current_app, has_app_context
-from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils import generic, layout, misc
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
@@ -47,6 +47,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from app.errors import AppError
 from app.keys.hsm import HashAlgorithm, Hsm, KeyAlgorithm
+from app.signing import pdfsyntax
 from app.signing.cms import CmsTemplate, EncodedContentInfo, token_from_response
 from app.signing.cms import build as build_cms
 from app.signing.errors import (
@@ -566,6 +567,69 @@ def _validation_context(trust_roots: tuple[bytes, ...] | list[bytes], crls: tupl
         allow_fetching=False,
         revocation_mode="soft-fail",
     )
+
+
+# --------------------------------------------------------------------------- tokenizer fast paths
+#
+# pyHanko reads PDF syntax one ``read(1)`` at a time and writes a name one byte at a time: parsing
+# the catalog, the page tree and the info dictionary and writing the new revision was about a fifth
+# of a signature.  Five of its routines are replaced, process-wide, by ones that take the plain
+# cases from ``pdfsyntax`` (whole chunks, regular expressions) and give anything else (comments,
+# escapes in names, the end of the data, what pyHanko refuses) back to pyHanko's own routine,
+# which then reads or refuses it exactly as before.  tests/unit/test_pdf_syntax_fast_paths.py holds
+# each one to the original.
+
+_original_read_until_class = misc._read_until_class
+_original_read_non_whitespace = misc.read_non_whitespace
+_original_decode_name = generic._decode_name
+_original_write_name = generic.NameObject.write_to_stream
+_original_read_string_literal = generic._read_string_literal_bytes
+
+
+def _read_until_class(class_chars: bytes, stream: Any, maxchars: int | None = None) -> tuple[bytes, bool]:
+    if maxchars is not None or not class_chars:  # the file header only: pyHanko's own
+        return cast(tuple[bytes, bool], _original_read_until_class(class_chars, stream, maxchars))
+    return pdfsyntax.read_until_class(class_chars, stream)
+
+
+def _read_non_whitespace(stream: Any, seek_back: bool = False, allow_eof: bool = False) -> bytes:
+    tok = pdfsyntax.skip_whitespace(stream)
+    if tok is None:  # a comment or the end of the data, the stream left there
+        return cast(bytes, _original_read_non_whitespace(stream, seek_back, allow_eof))
+    if seek_back:
+        stream.seek(-1, 1)
+    return tok
+
+
+def _decode_name(name_bytes: bytes) -> generic.NameObject:
+    name = pdfsyntax.plain_name(name_bytes)
+    return _original_decode_name(name_bytes) if name is None else generic.NameObject(name)
+
+
+def _write_name(
+    self: generic.NameObject, stream: Any, handler: Any = None, container_ref: Any = None
+) -> None:
+    encoded = pdfsyntax.plain_name_bytes(self)
+    if encoded is None:
+        _original_write_name(self, stream, handler, container_ref)
+    else:
+        stream.write(encoded)
+
+
+def _read_string_literal(stream: Any) -> bytes:
+    value = pdfsyntax.read_string_literal(stream)
+    return _original_read_string_literal(stream) if value is None else value
+
+
+def _install_syntax_fast_paths() -> None:
+    misc._read_until_class = _read_until_class
+    misc.read_non_whitespace = generic.read_non_whitespace = _read_non_whitespace
+    generic._decode_name = _decode_name
+    generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
+    generic._read_string_literal_bytes = _read_string_literal
+
+
+_install_syntax_fast_paths()
 
 
 # --------------------------------------------------------------------------- input safety

@@ -1,0 +1,322 @@
+"""The tokenizer fast paths read and write exactly what pyHanko's originals do.
+
+``app.signing.pdf`` replaces five byte-at-a-time routines of pyHanko (``app/signing/pdfsyntax.py``
+does the plain cases, the originals the rest).  Each replacement is held to the original on the
+same input: same value and the stream left at the same place, or the same exception.  Then whole
+files are parsed object by object with the replacements and with the originals, and a signature
+made with the replacements validates in pyHanko and in poppler's ``pdfsig``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from app.signing import pdf as engine
+from app.signing import pdfsyntax
+from app.signing.pdf import sign_pdf, verify_pdf
+from app.signing.reports import Level
+from tests.fixtures.pki import MemoryPki
+from tests.unit.test_signing_engine import TEACHER, simple_pdf
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pdfs"
+
+# bytes that matter to a PDF tokenizer, and a few that do not
+SYNTAX = b"()<>[]{}/%#\\ \n\r\t\x0c\x00" + b"0123456789" + b"nrtbfA~\x7f\x80\xff"
+syntax_bytes = st.lists(st.sampled_from(list(SYNTAX)), max_size=300).map(bytes) | st.binary(max_size=300)
+
+
+def _outcome(read: Callable[[Any], Any], data: bytes, start: int = 0) -> tuple[Any, ...]:
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    try:
+        value = read(stream)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc), stream.tell())
+    return (type(value), value, stream.tell())
+
+
+def _same(fast: Callable[[Any], Any], original: Callable[[Any], Any], data: bytes, start: int = 0) -> None:
+    assert _outcome(fast, data, start) == _outcome(original, data, start), data
+
+
+# --------------------------------------------------------------------------- read until a class
+
+
+CLASSES = (misc.PDF_WHITESPACE, misc.PDF_WHITESPACE + misc.PDF_DELIMITERS, b")", b"", b"\\")
+
+
+@pytest.mark.parametrize("classes", CLASSES)
+@pytest.mark.parametrize("maxchars", [None, 0, 1, 3, 20, 100])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"Type/Page", b"FormXob.e89f409620252a2a7b8fafdaecf0b26f 3 0 R", b"x" * 200 + b" y", b" ", b"abc"],
+)
+def test_read_until_class_is_the_original(classes: bytes, maxchars: int | None, data: bytes) -> None:
+    _same(
+        lambda s: engine._read_until_class(classes, s, maxchars),
+        lambda s: engine._original_read_until_class(classes, s, maxchars),
+        data,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=syntax_bytes, start=st.integers(0, 20), maxchars=st.sampled_from([None, 0, 1, 5, 70]))
+def test_read_until_class_on_random_bytes(data: bytes, start: int, maxchars: int | None) -> None:
+    for classes in CLASSES:
+        _same(
+            lambda s, c=classes: engine._read_until_class(c, s, maxchars),
+            lambda s, c=classes: engine._original_read_until_class(c, s, maxchars),
+            data,
+            min(start, len(data)),
+        )
+
+
+# --------------------------------------------------------------------------- whitespace
+
+
+WHITESPACE_INPUTS = [
+    b"",
+    b"   ",
+    b"x",
+    b"  \n\r\t\x0c\x00/Type",
+    b"% a comment\n  /Type",
+    b"  % comment at the end",
+    b" " * 100 + b"1 0 obj",
+    b" " * 64 + b"%c\n" + b" " * 70 + b"x",
+]
+
+
+@pytest.mark.parametrize("data", WHITESPACE_INPUTS)
+@pytest.mark.parametrize("seek_back", [False, True])
+@pytest.mark.parametrize("allow_eof", [False, True])
+def test_read_non_whitespace_is_the_original(data: bytes, seek_back: bool, allow_eof: bool) -> None:
+    _same(
+        lambda s: engine._read_non_whitespace(s, seek_back, allow_eof),
+        lambda s: engine._original_read_non_whitespace(s, seek_back, allow_eof),
+        data,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=syntax_bytes, start=st.integers(0, 20), seek_back=st.booleans(), allow_eof=st.booleans())
+def test_read_non_whitespace_on_random_bytes(
+    data: bytes, start: int, seek_back: bool, allow_eof: bool
+) -> None:
+    _same(
+        lambda s: engine._read_non_whitespace(s, seek_back, allow_eof),
+        lambda s: engine._original_read_non_whitespace(s, seek_back, allow_eof),
+        data,
+        min(start, len(data)),
+    )
+
+
+# --------------------------------------------------------------------------- names
+
+
+NAME_INPUTS = [
+    b"",
+    b"Type",
+    b"FormXob.e89f409620252a2a7b8fafdaecf0b26f",
+    b"A#20B",  # an escaped space
+    b"A#2",  # an unterminated escape
+    b"A#zz",
+    b"Nguy\xe1\xbb\x85n",  # raw UTF-8: pyHanko refuses it
+    b"A B",
+    b"A(B",
+    b"A\x7fB",
+    b"#23",
+]
+
+
+def _decoded(decode: Callable[[bytes], Any], data: bytes) -> tuple[Any, ...]:
+    try:
+        value = decode(data)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+    return (type(value), str(value))
+
+
+@pytest.mark.parametrize("data", NAME_INPUTS)
+def test_names_decode_as_pyhanko_decodes_them(data: bytes) -> None:
+    assert _decoded(engine._decode_name, data) == _decoded(engine._original_decode_name, data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=syntax_bytes)
+def test_names_decode_on_random_bytes(data: bytes) -> None:
+    assert _decoded(engine._decode_name, data) == _decoded(engine._original_decode_name, data)
+
+
+def _written(write: Callable[..., None], name: str) -> tuple[Any, ...]:
+    stream = io.BytesIO()
+    try:
+        write(generic.NameObject(name), stream)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+    return ("wrote", stream.getvalue())
+
+
+@pytest.mark.parametrize(
+    "name", ["/Type", "/", "/A B", "/A#B", "/Ký", "/A(B)", "Type", "", "/FormXob.e89f40", "/A\x7f", "/A/B"]
+)
+def test_names_are_written_as_pyhanko_writes_them(name: str) -> None:
+    assert _written(engine._write_name, name) == _written(engine._original_write_name, name)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.text(alphabet=st.sampled_from("/#()<> \tAz~\x7f\x80ýệ0%[]"), max_size=20))
+def test_names_are_written_as_pyhanko_writes_them_on_random_text(name: str) -> None:
+    assert _written(engine._write_name, name) == _written(engine._original_write_name, name)
+
+
+# --------------------------------------------------------------------------- literal strings
+
+
+STRING_INPUTS = [
+    b"()",
+    b"(plain)",
+    b"(plain) rest",
+    b"(a (nested (twice)) string)",
+    b"(unbalanced (",
+    b"(unterminated",
+    b"(ReportLab PDF Library - \\(opensource\\))",
+    b"(\\376\\377\\000T\\000r\\001\\260\\036\\335)",  # UTF-16 in octal escapes, as reportlab writes
+    b"(\\n\\r\\t\\b\\f\\\\\\/\\%\\<\\>\\[\\]\\#\\_\\&\\$\\ )",
+    b"(\\0\\00\\000\\0000\\1234)",
+    b"(\\8)",  # pyHanko raises on 8 and 9
+    b"(\\18)",
+    b"(\\0018)",
+    b"(\\777)",  # over 255: pyHanko raises
+    b"(\\400)",
+    b"(\\q)",  # an unknown escape
+    b"(line\\\ncontinued)",
+    b"(line\\\r\ncontinued)",
+    b"(line\\\n\ncontinued)",
+    b"(line\\\rcontinued)",
+    b"(ends with a backslash\\",
+    b"(\\",
+    b"(\\1",
+    b"(" + b"x" * 1000 + b")",  # longer than one read
+    b"(" + b"\\101" * 300 + b")",
+    b"(" + b"x" * 254 + b"\\101)",  # an escape across the first read's end
+    b"(" + b"x" * 255 + b")",  # the closing parenthesis is the first read's last byte
+    b"(" + b"x" * 255 + b"\\)",
+]
+
+
+@pytest.mark.parametrize("data", STRING_INPUTS)
+def test_literal_strings_read_as_pyhanko_reads_them(data: bytes) -> None:
+    _same(engine._read_string_literal, engine._original_read_string_literal, data)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(body=syntax_bytes, tail=st.sampled_from([b"", b")", b") rest", b"))"]))
+def test_literal_strings_on_random_bytes(body: bytes, tail: bytes) -> None:
+    data = b"(" + body + tail
+    _same(engine._read_string_literal, engine._original_read_string_literal, data)
+
+
+# --------------------------------------------------------------------------- installed, and whole files
+
+
+def test_pyhanko_uses_the_fast_paths() -> None:
+    assert misc._read_until_class is engine._read_until_class
+    assert misc.read_non_whitespace is engine._read_non_whitespace
+    assert generic.read_non_whitespace is engine._read_non_whitespace
+    assert generic._decode_name is engine._decode_name
+    assert generic.NameObject.write_to_stream is engine._write_name
+    assert generic._read_string_literal_bytes is engine._read_string_literal
+    data = b"<< /Title (a\\(b\\)) /K [/X#20Y 1 0 R] >>"
+    parsed = generic.read_object(io.BytesIO(data), generic.TrailerReference(None))  # type: ignore[arg-type]
+    assert parsed == {"/Title": "a(b)", "/K": ["/X Y", generic.IndirectObject(1, 0, None)]}
+
+
+def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(misc, "_read_until_class", engine._original_read_until_class)
+    monkeypatch.setattr(misc, "read_non_whitespace", engine._original_read_non_whitespace)
+    monkeypatch.setattr(generic, "read_non_whitespace", engine._original_read_non_whitespace)
+    monkeypatch.setattr(generic, "_decode_name", engine._original_decode_name)
+    monkeypatch.setattr(generic.NameObject, "write_to_stream", engine._original_write_name)
+    monkeypatch.setattr(generic, "_read_string_literal_bytes", engine._original_read_string_literal)
+
+
+def _every_object(data: bytes) -> list[tuple[Any, str]]:
+    """Every object of every revision, parsed, and written back out."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    refs: set[generic.Reference] = set()
+    for revision in range(reader.xrefs.total_revisions):
+        refs |= reader.xrefs.explicit_refs_in_revision(revision)
+    out = []
+    for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
+        obj = reader.get_object(ref)
+        written = io.BytesIO()
+        obj.write_to_stream(written)
+        out.append((ref.idnum, repr(obj) + repr(written.getvalue())))
+    out.append((-1, repr(reader.trailer_view) + repr(reader.root)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    [p.name for p in sorted(FIXTURES.glob("*.pdf")) if not p.name.startswith(("encrypted", "restricted"))],
+)
+def test_whole_files_parse_and_write_as_with_the_originals(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = (FIXTURES / name).read_bytes()
+    fast = _every_object(data)
+    with monkeypatch.context() as m:
+        _originals(m)
+        assert _every_object(data) == fast
+    assert len(fast) > 5
+
+
+@pytest.fixture(scope="module")
+def pki() -> MemoryPki:
+    return MemoryPki.create()
+
+
+def test_a_signature_made_with_the_fast_paths_is_byte_for_byte_the_same(
+    pki: MemoryPki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed with the replacements and with the originals, the files are the same bytes but for
+    what two signatures must differ in: the signing time, the new file ID and the CMS."""
+    teacher = pki.credential("Nguyễn Thị Hồng Vân")
+    source = (FIXTURES / "transcript_reportlab.pdf").read_bytes()
+    fast = sign_pdf(source, material=teacher, hsm=pki.hsm, level=Level.BB, stamp=TEACHER)
+    with monkeypatch.context() as m:
+        _originals(m)
+        slow = sign_pdf(source, material=teacher, hsm=pki.hsm, level=Level.BB, stamp=TEACHER)
+    assert verify_pdf(fast, trust_roots=[pki.root_der]).valid
+    assert fast != slow and _masked(fast) == _masked(slow)
+    # the dates: /CreationDate (rewritten as it was), /ModDate and the signature's /M
+    assert _masked(fast).count(b"(D:)") == 3 and _masked(fast).count(b"/Contents <>") == 1
+
+
+def _masked(data: bytes) -> bytes:
+    data = re.sub(rb"/Contents <[0-9a-fA-F]+>", b"/Contents <>", data)
+    data = re.sub(rb"\(D\\072[0-9]{14}[^)]*\)", b"(D:)", data)
+    return re.sub(rb"(/ID \[ <[0-9a-f]+> )<[0-9a-f]+>", rb"\1<>", data)
+
+
+@pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils missing")
+def test_pdfsig_accepts_a_signature_made_with_the_fast_paths(pki: MemoryPki, tmp_path: Path) -> None:
+    teacher = pki.credential("Nguyễn Thị Hồng Vân")
+    signed = sign_pdf(simple_pdf(), material=teacher, hsm=pki.hsm, level=Level.BB, stamp=TEACHER)
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed)
+    out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in out, out
+    assert pdfsyntax.WHITESPACE == misc.PDF_WHITESPACE and pdfsyntax.DELIMITERS == misc.PDF_DELIMITERS
