@@ -621,12 +621,59 @@ def _read_string_literal(stream: Any) -> bytes:
     return _original_read_string_literal(stream) if value is None else value
 
 
+_original_read_dictionary = generic.DictionaryObject.read_from_stream
+_PYHANKO_OBJECTS = pdfsyntax.Constructors(
+    name=generic.NameObject,
+    integer=generic.NumberObject,
+    decimal=generic.FloatObject,
+    string=generic.pdf_string,
+    reference=generic.IndirectObject,
+    boolean=generic.BooleanObject,
+    null=generic.NullObject,
+    array=generic.ArrayObject,
+    dictionary=generic.DictionaryObject,
+)
+
+
+def _read_dictionary(
+    stream: Any,
+    container_ref: Any,
+    as_metadata_stream: bool = False,
+    in_content_stream: generic.ContentOpReading = generic.ContentOpReading.NO,
+) -> generic.DictionaryObject:
+    """``DictionaryObject.read_from_stream``: the entries from ``pdfsyntax``, then, as pyHanko
+    does, the stream that may follow (read by pyHanko's own code)."""
+    entries = None
+    if not in_content_stream:
+        try:
+            handler = container_ref.get_pdf_handler()
+        except Exception:  # pyHanko's reader raises its own error for this
+            handler = None
+        else:
+            entries = pdfsyntax.read_dictionary(stream, _PYHANKO_OBJECTS, container_ref, handler)
+    if entries is None:
+        return cast(
+            generic.DictionaryObject,
+            _original_read_dictionary(stream, container_ref, as_metadata_stream, in_content_stream),
+        )
+    data = generic._maybe_read_stream_payload(stream, entries, handler)
+    if data is None:
+        return generic.DictionaryObject(entries)
+    stream_class: type[generic.StreamObject] = generic.StreamObject
+    if as_metadata_stream:
+        from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
+
+        stream_class = MetadataStream
+    return stream_class(entries, encoded_data=data)
+
+
 def _install_syntax_fast_paths() -> None:
     misc._read_until_class = _read_until_class
     misc.read_non_whitespace = generic.read_non_whitespace = _read_non_whitespace
     generic._decode_name = _decode_name
     generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
     generic._read_string_literal_bytes = _read_string_literal
+    generic.DictionaryObject.read_from_stream = staticmethod(_read_dictionary)  # type: ignore[method-assign]
 
 
 _install_syntax_fast_paths()

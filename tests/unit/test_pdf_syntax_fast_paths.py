@@ -238,6 +238,7 @@ def test_pyhanko_uses_the_fast_paths() -> None:
     assert generic._decode_name is engine._decode_name
     assert generic.NameObject.write_to_stream is engine._write_name
     assert generic._read_string_literal_bytes is engine._read_string_literal
+    assert generic.DictionaryObject.read_from_stream is engine._read_dictionary
     data = b"<< /Title (a\\(b\\)) /K [/X#20Y 1 0 R] >>"
     parsed = generic.read_object(io.BytesIO(data), generic.TrailerReference(None))  # type: ignore[arg-type]
     assert parsed == {"/Title": "a(b)", "/K": ["/X Y", generic.IndirectObject(1, 0, None)]}
@@ -250,28 +251,68 @@ def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generic, "_decode_name", engine._original_decode_name)
     monkeypatch.setattr(generic.NameObject, "write_to_stream", engine._original_write_name)
     monkeypatch.setattr(generic, "_read_string_literal_bytes", engine._original_read_string_literal)
+    monkeypatch.setattr(
+        generic.DictionaryObject, "read_from_stream", staticmethod(engine._original_read_dictionary)
+    )
 
 
-def _every_object(data: bytes) -> list[tuple[Any, str]]:
-    """Every object of every revision, parsed, and written back out."""
+def _shape(obj: Any, container: Callable[[Any], Any], handler: Any) -> Any:
+    """Everything about a parsed object that pyHanko or a writer can see: its class, value, key
+    order, the ``container_ref`` of every value (``container`` names it) and what references
+    point to (through ``handler``)."""
+    kind = type(obj).__name__
+    owner = container(getattr(obj, "container_ref", None))
+    if isinstance(obj, dict):
+        entries = [
+            (type(k).__name__, str(k), k.container_ref, _shape(v, container, handler)) for k, v in obj.items()
+        ]
+        data = obj.encoded_data if isinstance(obj, generic.StreamObject) else None
+        return (kind, owner, entries, data)
+    if isinstance(obj, list):
+        return (kind, owner, [_shape(v, container, handler) for v in obj])
+    if isinstance(obj, generic.IndirectObject):
+        return (kind, owner, obj.idnum, obj.generation, obj.reference.pdf is handler)
+    if isinstance(obj, generic.TextStringObject):
+        return (kind, owner, str(obj), obj.autodetected_encoding, obj.force_output_encoding)
+    if isinstance(obj, generic.BooleanObject):
+        return (kind, owner, bool(obj))
+    if isinstance(obj, generic.NullObject):
+        return (kind, owner)
+    return (kind, owner, bytes(obj) if isinstance(obj, bytes) else str(obj))
+
+
+def _where(ref: Any) -> Any:
+    if isinstance(ref, generic.Reference):
+        return ("ref", ref.idnum, ref.generation)
+    return type(ref).__name__
+
+
+def _every_object(data: bytes) -> list[tuple[Any, Any]]:
+    """Every object of every revision, parsed (or its error), and written back out."""
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     refs: set[generic.Reference] = set()
     for revision in range(reader.xrefs.total_revisions):
         refs |= reader.xrefs.explicit_refs_in_revision(revision)
-    out = []
+    out: list[tuple[Any, Any]] = [
+        (-1, _shape(reader.trailer.flatten(revision), _where, reader))
+        for revision in range(reader.xrefs.total_revisions)
+    ]
     for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
-        obj = reader.get_object(ref)
+        try:
+            obj = reader.get_object(ref, transparent_decrypt=False)
+        except Exception as exc:
+            out.append((ref.idnum, ("raised", type(exc), str(exc))))
+            continue
         written = io.BytesIO()
-        obj.write_to_stream(written)
-        out.append((ref.idnum, repr(obj) + repr(written.getvalue())))
-    out.append((-1, repr(reader.trailer_view) + repr(reader.root)))
+        if isinstance(obj, generic.DecryptedObjectProxy):  # as read, still encrypted
+            obj = obj.raw_object
+        else:
+            obj.write_to_stream(written)
+        out.append((ref.idnum, (_shape(obj, _where, reader), written.getvalue())))
     return out
 
 
-@pytest.mark.parametrize(
-    "name",
-    [p.name for p in sorted(FIXTURES.glob("*.pdf")) if not p.name.startswith(("encrypted", "restricted"))],
-)
+@pytest.mark.parametrize("name", [p.name for p in sorted(FIXTURES.glob("*.pdf"))])
 def test_whole_files_parse_and_write_as_with_the_originals(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,6 +322,134 @@ def test_whole_files_parse_and_write_as_with_the_originals(
         _originals(m)
         assert _every_object(data) == fast
     assert len(fast) > 5
+
+
+# --------------------------------------------------------------------------- whole dictionaries
+
+
+@pytest.fixture(scope="module")
+def handler() -> PdfFileReader:
+    return PdfFileReader(io.BytesIO(simple_pdf()), strict=False)
+
+
+def _dictionary(
+    read: Callable[..., Any], data: bytes, handler: Any, strict: bool, *options: Any
+) -> tuple[Any, ...]:
+    container = generic.Reference(7, 0, handler)
+    stream = io.BytesIO(b"7 0 obj\n" + data)
+    stream.seek(8)
+    handler.strict = strict
+    try:
+        value = read(stream, container, *options)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc), stream.tell())
+    finally:
+        handler.strict = False
+    return (_shape(value, lambda ref: ref is container, handler), stream.tell())
+
+
+def _same_dictionary(data: bytes, handler: Any, *options: Any) -> None:
+    for strict in (False, True):
+        fast = _dictionary(engine._read_dictionary, data, handler, strict, *options)
+        assert fast == _dictionary(engine._original_read_dictionary, data, handler, strict, *options), data
+
+
+DICTIONARIES = [
+    b"<<>>",
+    b"<< >>",
+    b"<</Type/Page>>",
+    b"<< /Type /Page /Kids [ 4 0 R 5 0 R ] /Count 2 >>\nendobj",
+    b"<< /MediaBox [0 0 595.2756 841.8898] /Rotate -90 /UserUnit +1.5 /X .5 /Y -.25 /Z 3. >>",
+    b"<< /A true /B false /C null /D [true false null] >>",
+    b"<< /Title (Nguy\\341\\273\\205n) /Hex <FEFF 0041 0042> /Odd <414> /E () /H <> >>",
+    b"<< /Producer (ReportLab \\(opensource\\)) /N (a (nested) string) >>",
+    b"<< /Trans <<\n\n>> /Nested << /Deeper << /Deepest [ [ [ 1 ] ] ] >> >> >>",
+    b"<< /Name#20With#20Escapes 1 /K /V#23 >>",  # escapes: pyHanko's reader
+    b"<< /A 1 % a comment\n /B 2 >>",
+    b"<< /A 1 /A 2 >>",  # a duplicate key: the first kept and a warning, or refused (strict)
+    b"<< /A 1 0 R >>",
+    b"<< /A 0 0 R >>",  # object 0 cannot be referenced
+    b"<< /A 1\x0b0 R >>",  # vertical tab: Python's whitespace, not PDF's
+    b"<< /A 1\x000 R >>",
+    b"<< /A 1 0 Rx >>",
+    b"<< /A 1 0 R/B 2 0 R>>",
+    b"<< /A 1          0           R >>",  # the reference longer than pyHanko's 20-byte look
+    b"<< /A 12345678901 0 R >>",
+    b"<< /A [1 0 R 2 0 R] /B [1 2 R] >>",
+    b"<< /A 1.2.3 >>",
+    b"<< /A 1,2 >>",
+    b"<< /A - >>",
+    b"<< /A . >>",
+    b"<< /A --1 >>",
+    b"<< /A tru >>",
+    b"<< /A nul >>",
+    b"<< /A truex >>",
+    b"<< /A <41 % c\n42> >>",
+    b"<< /A <4G> >>",
+    b"<< /A (\\8) >>",
+    b"<< /A (unterminated >>",
+    b"<< /A 1 >x",
+    b"<< /A 1 ] >>",
+    b"<< /A [1 >> ]",
+    b"<< 1 2 >>",
+    b"<< /A",
+    b"<< /A 1",
+    b"<< /A 1 >",
+    b"<< /A 12",
+    b"<< /A /B",
+    b"<<",
+    b"<",
+    b"",
+    b"<< /Length 5 >>\nstream\nhello\nendstream",
+    b"<< /Length 5 >> stream\r\nhello\nendstream",
+    b"<< /Length 6 >>\nstream\nhello\nendstream",  # a length one too long (reportlab's bug)
+    b"<< /Length 5 /Inner << /X 1 >> >>\nstream\nhello\nendstream",
+    b"<< /Inner << /Length 1 >> stream\nx\nendstream >>",  # a stream inside: pyHanko's reader
+    b"<< /Inner << /X 1 >> % comment\n /Y 2 >>",
+    b"<< /Inner << /X 1 >> sx /Y 2 >>",
+    b"<< /A 1 >> % a comment\nstream\nx\nendstream",
+    b"<< /Deep " + b"[" * 40 + b"]" * 40 + b" >>",
+    b"<< /Deep " + b"<< /D " * 40 + b">> " * 40 + b">>",
+    b"<< /Long (" + b"x" * 3000 + b") /After 1 >>",  # longer than the first window
+    b"<< /Big [" + b" 1 0 R" * 10000 + b"] >>",  # longer than the second window
+    b"<< /Names [" + b" /N" * 200000 + b"] >>",  # longer than every window
+]
+
+
+@pytest.mark.parametrize("data", DICTIONARIES)
+def test_dictionaries_read_as_pyhanko_reads_them(data: bytes, handler: PdfFileReader) -> None:
+    _same_dictionary(data, handler)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [(True,), (False, generic.ContentOpReading.GRAPHIC_OPS), (False, generic.ContentOpReading.IN_OBJECT)],
+)
+@pytest.mark.parametrize("data", [d for d in DICTIONARIES if b"stream" in d or b"/Trans" in d])
+def test_metadata_streams_and_content_streams_read_as_pyhanko_reads_them(
+    data: bytes, options: tuple[Any, ...], handler: PdfFileReader
+) -> None:
+    _same_dictionary(data, handler, *options)
+
+
+TOKENS = [
+    b"/Type", b"/A#20B", b"/", b"1", b"-2", b"+3", b"4.5", b".6", b"7.", b"0 0 R", b"12 0 R", b"3 1 R",
+    b"true", b"false", b"null", b"(s)", b"(a\\(b)", b"(\\101\\n)", b"<41>", b"<4 1>", b"<>", b"[", b"]",
+    b"<<", b">>", b"%c\n", b"stream", b"R", b"#", b"\x80", b"{", b"", b" ", b"\n", b"\r\n", b"\x00", b"\x0b",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(tokens=st.lists(st.sampled_from(TOKENS), max_size=40), glue=st.sampled_from([b" ", b"", b"\n"]))
+def test_dictionaries_of_random_tokens(tokens: list[bytes], glue: bytes, handler: PdfFileReader) -> None:
+    _same_dictionary(b"<< /K " + glue.join(tokens) + b" >>", handler)
+    _same_dictionary(b"<<" + glue.join(tokens), handler)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=syntax_bytes)
+def test_dictionaries_of_random_bytes(data: bytes, handler: PdfFileReader) -> None:
+    _same_dictionary(b"<< /K " + data, handler)
 
 
 @pytest.fixture(scope="module")
