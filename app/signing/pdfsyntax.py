@@ -29,7 +29,7 @@ _PLAIN_NAME = re.compile(
     b"[" + b"".join(b"\\x%02x" % c for c in range(0x21, 0x7F) if c not in DELIMITERS + b"#") + b"]*"
 )
 # a literal string: what lies between its parentheses (escaped bytes included), each escape
-_STRING_RUN = re.compile(rb"(?:[^()\\]+|\\.)*", re.S)
+_STRING_RUN = re.compile(rb"(?:[^()\\]++|\\.)*+", re.S)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n][\r\n]?|.)", re.S)
 _BAD_DIGITS = re.compile(rb"\\[0-7]{0,2}[89]")  # pyHanko reads up to three decimal digits
 _ESCAPE_VALUES: dict[bytes, bytes] = {
@@ -174,24 +174,24 @@ def string_literal_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
 
 _PLAIN = b"".join(b"\\x%02x" % c for c in range(0x21, 0x7F) if c not in DELIMITERS + b"#")
 _ENDS_NAME = rb"(?=[ \n\r\t\f\x00()<>\[\]{}/%]|\Z)"  # pyHanko reads a name up to one of these
+# whitespace and comments between tokens (pyHanko's ``read_non_whitespace`` skips both); possessive
+# quantifiers throughout: a failed match never backtracks (no pathological input can make it slow)
+_GAP = rb"(?:[ \n\r\t\f\x00]|%[^\r\n]*+)*+"
 _TOKEN = re.compile(
-    rb"[ \n\r\t\f\x00]*(?:"
-    rb"/(["
-    + _PLAIN
-    + rb"]*)"
-    + _ENDS_NAME  # 1: a name without escapes
-    + rb"|([0-9]+)[ \t\n\r\f]+([0-9]+)[ \t\n\r\f]+R"  # 2 and 3: a reference
-    rb"|([+\-.0-9][+,\-.0-9]*)"  # 4: pyHanko's number bytes
+    _GAP + rb"(?:"
+    rb"/([" + _PLAIN + rb"]*+)" + _ENDS_NAME  # 1: a name without escapes
+    + rb"|([0-9]++)[ \t\n\r\f]++([0-9]++)[ \t\n\r\f]++R"  # 2 and 3: a reference
+    rb"|([+\-.0-9][+,\-.0-9]*+)"  # 4: pyHanko's number bytes
     rb"|(<<)|(>>)|(\[)|(\])"  # 5-8
     rb"|(\()|(<)"  # 9: a literal string, 10: a hex string
     rb"|(true|false|null)"  # 11
-    rb"|(.))",  # 12: anything else (a comment, a stray byte): pyHanko's
+    rb"|(.))",  # 12: anything else (a stray byte): pyHanko's
     re.S,
 )
 _INTEGER = re.compile(rb"[+-]?[0-9]+")
 _DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
 _INDIRECT = re.compile(rb"(\d+)\s+(\d+)\s+R[^a-zA-Z]")  # pyhanko.pdf_utils.generic.INDIRECT_PATTERN
-_AFTER_DICT = re.compile(rb"[ \n\r\t\f\x00]*(.)", re.S)
+_AFTER_DICT = re.compile(_GAP + rb"(.)", re.S)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _MAX_DEPTH = 32
 _WINDOWS = (2048, 32768, 524288)
@@ -284,7 +284,7 @@ def _parse_dictionary(
             if after is None:
                 if not eof:
                     raise _Incomplete
-            elif after.group(1) in (b"s", b"%"):  # a stream (or a comment) after an inner one
+            elif after.group(1) == b"s":  # a stream after an inner dictionary: pyHanko's reader
                 raise _NotPlain
             value = new_dict(value)
             current, key = stack.pop()

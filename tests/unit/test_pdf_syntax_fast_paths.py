@@ -366,6 +366,12 @@ DICTIONARIES = [
     b"<< /Trans <<\n\n>> /Nested << /Deeper << /Deepest [ [ [ 1 ] ] ] >> >> >>",
     b"<< /Name#20With#20Escapes 1 /K /V#23 >>",  # escapes: pyHanko's reader
     b"<< /A 1 % a comment\n /B 2 >>",
+    b"<<%c\n/A%c\r/B%c\r\n%c2\n[%c\n1%c\n]/C 1 0 R%c\n/D(s)%c\n>>",  # comments wherever whitespace may be
+    b"<< /A 1 0 %c\nR >>",
+    b"<< /A 1 >> % trailing comment\nendobj",
+    b"<< /A 1 %" + b"%" * 5000,  # a long comment to the end of the data
+    b"<< /A 1 " + b" " * 2040 + b">>",  # the window ends in whitespace
+
     b"<< /A 1 /A 2 >>",  # a duplicate key: the first kept and a warning, or refused (strict)
     b"<< /A 1 0 R >>",
     b"<< /A 0 0 R >>",  # object 0 cannot be referenced
