@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import codecs
 import concurrent.futures
 import functools
 import hashlib
@@ -621,6 +622,37 @@ def _read_string_literal(stream: Any) -> bytes:
     return _original_read_string_literal(stream) if value is None else value
 
 
+_original_write_text = generic.TextStringObject.write_to_stream
+_original_write_header = IncrementalPdfFileWriter._write_header
+
+
+def _write_text(
+    self: generic.TextStringObject, stream: Any, handler: Any = None, container_ref: Any = None
+) -> None:
+    """What pyHanko writes for an unencrypted text string, escaped in one pass (it wrote each byte
+    with its own ``stream.write``)."""
+    if (handler is not None and container_ref is not None) or self.force_output_encoding is not None:
+        _original_write_text(self, stream, handler, container_ref)  # encrypted, or a forced encoding
+        return
+    encoded = pdfsyntax.printable_ascii(self)
+    if encoded is None:  # pyHanko's choice: PDFDocEncoding if it can, else UTF-16BE with a BOM
+        try:
+            encoded = generic.encode_pdfdocencoding(self)
+        except UnicodeEncodeError:
+            encoded = codecs.BOM_UTF16_BE + self.encode("utf-16be")
+    stream.write(pdfsyntax.literal_string(encoded))
+
+
+def _write_header(self: IncrementalPdfFileWriter, stream: Any) -> None:
+    """The original file copied to the output in one write (pyHanko copied 4 KB at a time)."""
+    source = self.input_stream
+    if type(source) is not BytesIO:
+        _original_write_header(self, stream)
+        return
+    with source.getbuffer() as whole:
+        stream.write(whole)
+
+
 _original_read_dictionary = generic.DictionaryObject.read_from_stream
 _PYHANKO_OBJECTS = pdfsyntax.Constructors(
     name=generic.NameObject,
@@ -674,6 +706,8 @@ def _install_syntax_fast_paths() -> None:
     generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
     generic._read_string_literal_bytes = _read_string_literal
     generic.DictionaryObject.read_from_stream = staticmethod(_read_dictionary)  # type: ignore[method-assign]
+    generic.TextStringObject.write_to_stream = _write_text  # type: ignore[method-assign]
+    IncrementalPdfFileWriter._write_header = _write_header  # type: ignore[method-assign]
 
 
 _install_syntax_fast_paths()

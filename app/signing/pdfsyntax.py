@@ -161,6 +161,25 @@ def string_literal_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
     return b"".join(parts), end + 1
 
 
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")  # PDFDocEncoding is ASCII there
+# how pyHanko writes each byte of a literal string: letters, digits and space as they are, the
+# rest as a three-digit octal escape
+_STRING_BYTES = tuple(
+    bytes((c,)) if bytes((c,)).isalnum() or c == 0x20 else b"\\%03o" % c for c in range(256)
+)
+
+
+def printable_ascii(text: str) -> bytes | None:
+    """``text`` in PDFDocEncoding when all of it is printable ASCII (where that encoding is
+    ASCII); ``None`` otherwise (pyHanko's encoder decides)."""
+    return text.encode("ascii") if _PRINTABLE_ASCII.fullmatch(text) is not None else None
+
+
+def literal_string(encoded: bytes) -> bytes:
+    """``( ... )`` as ``TextStringObject.write_to_stream`` writes ``encoded`` (no encryption)."""
+    return b"(" + b"".join([_STRING_BYTES[c] for c in encoded]) + b")"
+
+
 # --------------------------------------------------------------------------- whole dictionaries
 #
 # pyHanko parses a dictionary token by token, each token several calls deep (``read_object``,
@@ -179,7 +198,10 @@ _ENDS_NAME = rb"(?=[ \n\r\t\f\x00()<>\[\]{}/%]|\Z)"  # pyHanko reads a name up t
 _GAP = rb"(?:[ \n\r\t\f\x00]|%[^\r\n]*+)*+"
 _TOKEN = re.compile(
     _GAP + rb"(?:"
-    rb"/([" + _PLAIN + rb"]*+)" + _ENDS_NAME  # 1: a name without escapes
+    rb"(/["
+    + _PLAIN
+    + rb"]*+)"
+    + _ENDS_NAME  # 1: a name without escapes
     + rb"|([0-9]++)[ \t\n\r\f]++([0-9]++)[ \t\n\r\f]++R"  # 2 and 3: a reference
     rb"|([+\-.0-9][+,\-.0-9]*+)"  # 4: pyHanko's number bytes
     rb"|(<<)|(>>)|(\[)|(\])"  # 5-8
@@ -270,7 +292,7 @@ def _parse_dictionary(
             if kind == 1:
                 if end >= size and not eof:
                     raise _Incomplete
-                key = name("/" + match.group(1).decode("ascii"))
+                key = name(match.group(1).decode("ascii"))
                 if key in current:  # pyHanko keeps the first, and warns (or refuses, strict)
                     raise _NotPlain
                 pos = end
@@ -294,7 +316,7 @@ def _parse_dictionary(
         elif kind == 1:
             if end >= size and not eof:
                 raise _Incomplete
-            value = name("/" + match.group(1).decode("ascii"))
+            value = name(match.group(1).decode("ascii"))
         elif kind == 3:  # a reference (groups 2 and 3: ``lastindex`` is 3)
             start = match.start(2)
             peek_end = start + 20  # pyHanko decides "reference or number" on 20 bytes

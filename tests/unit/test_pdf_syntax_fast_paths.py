@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from app.signing import pdf as engine
@@ -228,6 +229,61 @@ def test_literal_strings_on_random_bytes(body: bytes, tail: bytes) -> None:
     _same(engine._read_string_literal, engine._original_read_string_literal, data)
 
 
+# --------------------------------------------------------------------------- text strings and the file copy
+
+
+def _text_written(write: Callable[..., None], text: str, force: Any) -> tuple[Any, ...]:
+    value = generic.TextStringObject(text)
+    if force is not None:
+        value.force_output_encoding = force
+    stream = io.BytesIO()
+    try:
+        write(value, stream)
+    except Exception as exc:
+        return ("raised", type(exc), str(exc))
+    return ("wrote", stream.getvalue())
+
+
+TEXTS = ["", "D:20261123011707Z", "ReportLab PDF Library - (opensource); pyHanko 0.38.0"]
+TEXTS += ["Trường THPT Chu Văn An"]
+TEXTS += ["Học bạ — Nguyễn Minh Khoa — 12A1", "tab\there", "new\nline", "\x7f\x80\xff", "€ ˘ ˇ", "a\\b(c)"]
+FORCED = [None, generic.TextStringEncoding.UTF16BE, generic.TextStringEncoding.PDF_DOC]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("force", FORCED)
+def test_text_strings_are_written_as_pyhanko_writes_them(text: str, force: Any) -> None:
+    fast = _text_written(engine._write_text, text, force)
+    assert fast == _text_written(engine._original_write_text, text, force)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=40) | st.text(alphabet=st.characters(max_codepoint=0x2122), max_size=40))
+def test_text_strings_are_written_as_pyhanko_writes_them_on_random_text(text: str) -> None:
+    for force in FORCED:
+        fast = _text_written(engine._write_text, text, force)
+        assert fast == _text_written(engine._original_write_text, text, force)
+
+
+def test_every_printable_ascii_character_is_its_pdfdocencoding_byte() -> None:
+    text = "".join(chr(c) for c in range(0x20, 0x7F))
+    assert pdfsyntax.printable_ascii(text) == generic.encode_pdfdocencoding(text)
+    assert pdfsyntax.printable_ascii("tab\t") is None and pdfsyntax.printable_ascii("ệ") is None
+
+
+def test_the_original_file_is_copied_as_pyhanko_copies_it() -> None:
+    source = io.BytesIO((FIXTURES / "transcript_reportlab.pdf").read_bytes())
+    writer = IncrementalPdfFileWriter(source)
+    source.seek(1234)
+    fast, slow = io.BytesIO(b"x"), io.BytesIO(b"x")
+    fast.seek(1)
+    slow.seek(1)
+    engine._write_header(writer, fast)
+    assert source.tell() == 1234
+    engine._original_write_header(writer, slow)
+    assert source.tell() == 1234 and fast.getvalue() == slow.getvalue() == b"x" + source.getvalue()
+
+
 # --------------------------------------------------------------------------- installed, and whole files
 
 
@@ -239,6 +295,7 @@ def test_pyhanko_uses_the_fast_paths() -> None:
     assert generic.NameObject.write_to_stream is engine._write_name
     assert generic._read_string_literal_bytes is engine._read_string_literal
     assert generic.DictionaryObject.read_from_stream is engine._read_dictionary
+    assert generic.TextStringObject.write_to_stream is engine._write_text
     data = b"<< /Title (a\\(b\\)) /K [/X#20Y 1 0 R] >>"
     parsed = generic.read_object(io.BytesIO(data), generic.TrailerReference(None))  # type: ignore[arg-type]
     assert parsed == {"/Title": "a(b)", "/K": ["/X Y", generic.IndirectObject(1, 0, None)]}
@@ -254,6 +311,8 @@ def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         generic.DictionaryObject, "read_from_stream", staticmethod(engine._original_read_dictionary)
     )
+    monkeypatch.setattr(generic.TextStringObject, "write_to_stream", engine._original_write_text)
+    monkeypatch.setattr(IncrementalPdfFileWriter, "_write_header", engine._original_write_header)
 
 
 def _shape(obj: Any, container: Callable[[Any], Any], handler: Any) -> Any:
@@ -371,7 +430,6 @@ DICTIONARIES = [
     b"<< /A 1 >> % trailing comment\nendobj",
     b"<< /A 1 %" + b"%" * 5000,  # a long comment to the end of the data
     b"<< /A 1 " + b" " * 2040 + b">>",  # the window ends in whitespace
-
     b"<< /A 1 /A 2 >>",  # a duplicate key: the first kept and a warning, or refused (strict)
     b"<< /A 1 0 R >>",
     b"<< /A 0 0 R >>",  # object 0 cannot be referenced
