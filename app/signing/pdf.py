@@ -653,12 +653,22 @@ def _write_header(self: IncrementalPdfFileWriter, stream: Any) -> None:
         stream.write(whole)
 
 
+def _pdf_string(raw: bytes) -> generic.TextStringObject | generic.ByteStringObject:
+    """``generic.pdf_string`` of bytes, without its byte-by-byte PDFDocEncoding decoder for the
+    common case of printable ASCII (which that encoding decodes as ASCII)."""
+    if not pdfsyntax.is_printable_ascii(raw):
+        return generic.pdf_string(raw)
+    text = generic.TextStringObject(raw.decode("ascii"))
+    text.autodetected_encoding = generic.TextStringEncoding.PDF_DOC
+    return text
+
+
 _original_read_dictionary = generic.DictionaryObject.read_from_stream
 _PYHANKO_OBJECTS = pdfsyntax.Constructors(
     name=generic.NameObject,
     integer=generic.NumberObject,
     decimal=generic.FloatObject,
-    string=generic.pdf_string,
+    string=_pdf_string,
     reference=generic.IndirectObject,
     boolean=generic.BooleanObject,
     null=generic.NullObject,

@@ -169,6 +169,14 @@ _STRING_BYTES = tuple(
 )
 
 
+_PRINTABLE_ASCII_BYTES = re.compile(rb"[\x20-\x7e]*")
+
+
+def is_printable_ascii(data: bytes) -> bool:
+    """Whether ``data`` is all printable ASCII: PDFDocEncoding decodes it as ASCII, no BOM."""
+    return _PRINTABLE_ASCII_BYTES.fullmatch(data) is not None
+
+
 def printable_ascii(text: str) -> bytes | None:
     """``text`` in PDFDocEncoding when all of it is printable ASCII (where that encoding is
     ASCII); ``None`` otherwise (pyHanko's encoder decides)."""

@@ -271,6 +271,23 @@ def test_every_printable_ascii_character_is_its_pdfdocencoding_byte() -> None:
     assert pdfsyntax.printable_ascii("tab\t") is None and pdfsyntax.printable_ascii("ệ") is None
 
 
+def _string_shape(value: Any) -> tuple[Any, ...]:
+    encoding = getattr(value, "autodetected_encoding", "none")
+    return (type(value), bytes(value) if isinstance(value, bytes) else str(value), encoding)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=syntax_bytes | st.binary(max_size=40).map(lambda b: b"\xfe\xff" + b))
+def test_strings_read_are_the_text_or_bytes_pyhanko_guesses(raw: bytes) -> None:
+    assert _string_shape(engine._pdf_string(raw)) == _string_shape(generic.pdf_string(raw))
+
+
+def test_printable_ascii_decodes_as_pdfdocencoding() -> None:
+    raw = bytes(range(0x20, 0x7F))
+    assert pdfsyntax.is_printable_ascii(raw) and not pdfsyntax.is_printable_ascii(b"\x7f")
+    assert _string_shape(engine._pdf_string(raw)) == _string_shape(generic.pdf_string(raw))
+
+
 def test_the_original_file_is_copied_as_pyhanko_copies_it() -> None:
     source = io.BytesIO((FIXTURES / "transcript_reportlab.pdf").read_bytes())
     writer = IncrementalPdfFileWriter(source)
