@@ -31,7 +31,7 @@ from typing import Any, TypeVar, cast
 import structlog
 from asn1crypto import algos, cms, crl, tsp, x509
 from flask import current_app, has_app_context
-from pyhanko.pdf_utils import generic, layout, misc
+from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
@@ -570,92 +570,24 @@ def _validation_context(trust_roots: tuple[bytes, ...] | list[bytes], crls: tupl
     )
 
 
-# --------------------------------------------------------------------------- tokenizer fast paths
+# --------------------------------------------------------------------------- PDF syntax fast paths
 #
-# pyHanko reads PDF syntax one ``read(1)`` at a time and writes a name one byte at a time: parsing
-# the catalog, the page tree and the info dictionary and writing the new revision was about a fifth
-# of a signature.  Five of its routines are replaced, process-wide, by ones that take the plain
-# cases from ``pdfsyntax`` (whole chunks, regular expressions) and give anything else (comments,
-# escapes in names, the end of the data, what pyHanko refuses) back to pyHanko's own routine,
-# which then reads or refuses it exactly as before.  tests/unit/test_pdf_syntax_fast_paths.py holds
-# each one to the original.
+# pyHanko reads a dictionary one token at a time, each token several calls and ``read(1)``s deep,
+# and writes names and text strings one byte per ``stream.write``: reading the trailer, catalog,
+# page tree and info dictionary and writing the new revision was about a third of a signature.
+# Three of its routines are replaced, process-wide, by ones that do the plain cases with
+# ``pdfsyntax`` (regular expressions over whole chunks) and hand anything else to pyHanko's own
+# routine, which then reads, writes or refuses it exactly as before.
+# tests/unit/test_pdf_syntax_fast_paths.py holds each to the original.
 
-_original_read_until_class = misc._read_until_class
-_original_read_non_whitespace = misc.read_non_whitespace
-_original_decode_name = generic._decode_name
+_original_read_dictionary = generic.DictionaryObject.read_from_stream
 _original_write_name = generic.NameObject.write_to_stream
-_original_read_string_literal = generic._read_string_literal_bytes
-
-
-def _read_until_class(class_chars: bytes, stream: Any, maxchars: int | None = None) -> tuple[bytes, bool]:
-    if maxchars is not None or not class_chars:  # the file header only: pyHanko's own
-        return cast(tuple[bytes, bool], _original_read_until_class(class_chars, stream, maxchars))
-    return pdfsyntax.read_until_class(class_chars, stream)
-
-
-def _read_non_whitespace(stream: Any, seek_back: bool = False, allow_eof: bool = False) -> bytes:
-    tok = pdfsyntax.skip_whitespace(stream)
-    if tok is None:  # a comment or the end of the data, the stream left there
-        return cast(bytes, _original_read_non_whitespace(stream, seek_back, allow_eof))
-    if seek_back:
-        stream.seek(-1, 1)
-    return tok
-
-
-def _decode_name(name_bytes: bytes) -> generic.NameObject:
-    name = pdfsyntax.plain_name(name_bytes)
-    return _original_decode_name(name_bytes) if name is None else generic.NameObject(name)
-
-
-def _write_name(
-    self: generic.NameObject, stream: Any, handler: Any = None, container_ref: Any = None
-) -> None:
-    encoded = pdfsyntax.plain_name_bytes(self)
-    if encoded is None:
-        _original_write_name(self, stream, handler, container_ref)
-    else:
-        stream.write(encoded)
-
-
-def _read_string_literal(stream: Any) -> bytes:
-    value = pdfsyntax.read_string_literal(stream)
-    return _original_read_string_literal(stream) if value is None else value
-
-
 _original_write_text = generic.TextStringObject.write_to_stream
-_original_write_header = IncrementalPdfFileWriter._write_header
-
-
-def _write_text(
-    self: generic.TextStringObject, stream: Any, handler: Any = None, container_ref: Any = None
-) -> None:
-    """What pyHanko writes for an unencrypted text string, escaped in one pass (it wrote each byte
-    with its own ``stream.write``)."""
-    if (handler is not None and container_ref is not None) or self.force_output_encoding is not None:
-        _original_write_text(self, stream, handler, container_ref)  # encrypted, or a forced encoding
-        return
-    encoded = pdfsyntax.printable_ascii(self)
-    if encoded is None:  # pyHanko's choice: PDFDocEncoding if it can, else UTF-16BE with a BOM
-        try:
-            encoded = generic.encode_pdfdocencoding(self)
-        except UnicodeEncodeError:
-            encoded = codecs.BOM_UTF16_BE + self.encode("utf-16be")
-    stream.write(pdfsyntax.literal_string(encoded))
-
-
-def _write_header(self: IncrementalPdfFileWriter, stream: Any) -> None:
-    """The original file copied to the output in one write (pyHanko copied 4 KB at a time)."""
-    source = self.input_stream
-    if type(source) is not BytesIO:
-        _original_write_header(self, stream)
-        return
-    with source.getbuffer() as whole:
-        stream.write(whole)
 
 
 def _pdf_string(raw: bytes) -> generic.TextStringObject | generic.ByteStringObject:
-    """``generic.pdf_string`` of bytes, without its byte-by-byte PDFDocEncoding decoder for the
-    common case of printable ASCII (which that encoding decodes as ASCII)."""
+    """``generic.pdf_string`` of bytes, without its character-by-character PDFDocEncoding decoder
+    for printable ASCII (which that encoding decodes as ASCII)."""
     if not pdfsyntax.is_printable_ascii(raw):
         return generic.pdf_string(raw)
     text = generic.TextStringObject(raw.decode("ascii"))
@@ -663,7 +595,6 @@ def _pdf_string(raw: bytes) -> generic.TextStringObject | generic.ByteStringObje
     return text
 
 
-_original_read_dictionary = generic.DictionaryObject.read_from_stream
 _PYHANKO_OBJECTS = pdfsyntax.Constructors(
     name=generic.NameObject,
     integer=generic.NumberObject,
@@ -709,18 +640,34 @@ def _read_dictionary(
     return stream_class(entries, encoded_data=data)
 
 
-def _install_syntax_fast_paths() -> None:
-    misc._read_until_class = _read_until_class
-    misc.read_non_whitespace = generic.read_non_whitespace = _read_non_whitespace
-    generic._decode_name = _decode_name
-    generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
-    generic._read_string_literal_bytes = _read_string_literal
-    generic.DictionaryObject.read_from_stream = staticmethod(_read_dictionary)  # type: ignore[method-assign]
-    generic.TextStringObject.write_to_stream = _write_text  # type: ignore[method-assign]
-    IncrementalPdfFileWriter._write_header = _write_header  # type: ignore[method-assign]
+def _write_name(
+    self: generic.NameObject, stream: Any, handler: Any = None, container_ref: Any = None
+) -> None:
+    encoded = pdfsyntax.plain_name_bytes(self)
+    if encoded is None:  # a byte to escape, or not a name
+        _original_write_name(self, stream, handler, container_ref)
+    else:
+        stream.write(encoded)
 
 
-_install_syntax_fast_paths()
+def _write_text(
+    self: generic.TextStringObject, stream: Any, handler: Any = None, container_ref: Any = None
+) -> None:
+    if (handler is not None and container_ref is not None) or self.force_output_encoding is not None:
+        _original_write_text(self, stream, handler, container_ref)  # encrypted, or a forced encoding
+        return
+    encoded = pdfsyntax.printable_ascii(self)
+    if encoded is None:  # pyHanko's choice: PDFDocEncoding if it can, else UTF-16BE with a BOM
+        try:
+            encoded = generic.encode_pdfdocencoding(self)
+        except UnicodeEncodeError:
+            encoded = codecs.BOM_UTF16_BE + self.encode("utf-16be")
+    stream.write(pdfsyntax.literal_string(encoded))
+
+
+generic.DictionaryObject.read_from_stream = staticmethod(_read_dictionary)  # type: ignore[method-assign]
+generic.NameObject.write_to_stream = _write_name  # type: ignore[method-assign]
+generic.TextStringObject.write_to_stream = _write_text  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- input safety

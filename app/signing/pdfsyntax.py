@@ -1,19 +1,25 @@
-"""Faster equivalents of pyHanko's byte-at-a-time PDF tokenizer routines (no pyHanko here).
+"""PDF syntax read and written the way pyHanko 0.38 does it, only faster (no pyHanko here).
 
-pyHanko 0.38 reads PDF syntax one byte per ``stream.read(1)``, through generators, and writes a
-name one byte per ``stream.write``.  A signature on our 2-page transcript parses the catalog, the
-page tree, both pages and the info dictionary and writes half a dozen dictionaries: about a quarter
-of the document's cost went to these loops.  Each function here gives the same result and leaves
-the stream where pyHanko's routine would; for anything beyond the plain case (an escape, a comment,
-the end of the data, a byte pyHanko would refuse) it answers ``None`` with the stream rewound, and
-``pdf.py`` hands the input to pyHanko's own routine, which then reads (or refuses) it exactly as
-before.  tests/unit/test_pdf_syntax_fast_paths.py holds each one to the original, input by input.
+pyHanko reads a dictionary token by token, each token several calls and ``read(1)``s deep, and
+writes names and text strings one byte per ``stream.write``.  Signing our 2-page transcript reads
+the trailer, the catalog, the page tree, both pages and the info dictionary and writes half a dozen
+dictionaries: about a third of a document's cost went there.  Here:
+
+- ``read_dictionary`` reads ``<< ... >>`` with one regular expression per token over a window of
+  the data and builds the same objects through ``Constructors`` (pyHanko's classes, given by
+  ``pdf.py``).  Only the plain syntax is taken: names without escapes, integers and decimals,
+  references, literal and hex strings, booleans, null, comments, nested arrays and dictionaries.
+  A duplicate key, a stream inside, deep nesting, anything pyHanko would refuse or read oddly:
+  ``None``, the stream where it was, and ``pdf.py`` lets pyHanko read it all.
+- ``plain_name_bytes`` and ``literal_string`` give the bytes pyHanko writes for a name and a text
+  string, in one piece.
+
+tests/unit/test_pdf_syntax_fast_paths.py holds each to pyHanko's own routine, input by input.
 """
 
 from __future__ import annotations
 
 import binascii
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,13 +27,12 @@ from typing import Any, BinaryIO
 
 WHITESPACE = b" \n\r\t\f\x00"  # pyhanko.pdf_utils.misc.PDF_WHITESPACE
 DELIMITERS = b"()<>[]{}/%"  # pyhanko.pdf_utils.misc.PDF_DELIMITERS
-_CHUNK = 64  # tokens are short; a longer read only copies more
 
-_NON_WHITESPACE = re.compile(rb"[^ \n\r\t\f\x00]")
+# --------------------------------------------------------------------------- names and strings
+
 # a name's bytes that need no escape: printable ASCII (0x21-0x7e) but "#" and the delimiters
-_PLAIN_NAME = re.compile(
-    b"[" + b"".join(b"\\x%02x" % c for c in range(0x21, 0x7F) if c not in DELIMITERS + b"#") + b"]*"
-)
+_PLAIN = b"".join(b"\\x%02x" % c for c in range(0x21, 0x7F) if c not in DELIMITERS + b"#")
+_PLAIN_NAME = re.compile(b"/[" + _PLAIN + b"]*+")
 # a literal string: what lies between its parentheses (escaped bytes included), each escape
 _STRING_RUN = re.compile(rb"(?:[^()\\]++|\\.)*+", re.S)
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|[\r\n][\r\n]?|.)", re.S)
@@ -46,95 +51,28 @@ _ESCAPE_VALUES: dict[bytes, bytes] = {
         for value in range(min(256, 8**width))
     },
 }
-
-
-@functools.lru_cache(maxsize=16)
-def _class_pattern(class_chars: bytes) -> re.Pattern[bytes]:
-    return re.compile(b"[" + b"".join(b"\\x%02x" % c for c in class_chars) + b"]")
-
-
-def read_until_class(class_chars: bytes, stream: BinaryIO) -> tuple[bytes, bool]:
-    """pyHanko's ``misc._read_until_class`` without a limit: the bytes before the first byte of
-    ``class_chars`` (non-empty; that byte is consumed), and whether the data ended first."""
-    pattern = _class_pattern(class_chars)
-    parts: list[bytes] = []
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            return b"".join(parts), True
-        match = pattern.search(chunk)
-        if match is not None:
-            end = match.start()
-            parts.append(chunk[:end])
-            stream.seek(end + 1 - len(chunk), 1)  # just after the stop byte
-            return b"".join(parts), False
-        parts.append(chunk)
-
-
-def skip_whitespace(stream: BinaryIO) -> bytes | None:
-    """The first byte that is not whitespace, consumed (``read_non_whitespace`` without its
-    options); ``None`` when it is a comment's ``%`` or the data ends, with the stream at that point."""
-    tok = stream.read(1)  # most often the very next byte
-    if tok and tok not in WHITESPACE:
-        if tok == b"%":
-            stream.seek(-1, 1)
-            return None
-        return tok
-    while True:
-        start = stream.tell()
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            return None
-        match = _NON_WHITESPACE.search(chunk)
-        if match is None:
-            continue
-        at = match.start()
-        if chunk[at] == 0x25:  # "%": a comment
-            stream.seek(start + at)
-            return None
-        stream.seek(start + at + 1)
-        return chunk[at : at + 1]
-
-
-def plain_name(name_bytes: bytes) -> str | None:
-    """The name ``/`` + ``name_bytes`` when it has no escape (what ``generic._decode_name`` returns
-    for it); ``None`` when it has one or a byte that must be escaped."""
-    if _PLAIN_NAME.fullmatch(name_bytes) is None:
-        return None
-    return "/" + name_bytes.decode("ascii")
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")  # where PDFDocEncoding is ASCII
+_PRINTABLE_ASCII_BYTES = re.compile(rb"[\x20-\x7e]*")
+# how pyHanko writes each byte of a literal string: letters, digits and space as they are, the
+# rest as a three-digit octal escape
+_STRING_BYTES = tuple(
+    bytes((c,)) if bytes((c,)).isalnum() or c == 0x20 else b"\\%03o" % c for c in range(256)
+)
 
 
 def plain_name_bytes(name: str) -> bytes | None:
-    """How ``NameObject.write_to_stream`` writes ``name`` when no byte of it needs an escape."""
-    if not name.isascii() or not name.startswith("/"):
+    """How ``NameObject.write_to_stream`` writes ``name`` when no byte of it needs an escape;
+    ``None`` otherwise."""
+    if not name.isascii():
         return None
     encoded = name.encode("ascii")
-    if _PLAIN_NAME.fullmatch(encoded, 1) is None:
-        return None
-    return encoded
-
-
-def read_string_literal(stream: BinaryIO) -> bytes | None:
-    """The bytes of the literal string ``( ... )`` at the stream's position, as
-    ``generic._read_string_literal_bytes`` reads them, the stream left after its ``)``; ``None``
-    (stream rewound) when it is unterminated or has an escape that pyHanko refuses."""
-    start = stream.tell()
-    size = _CHUNK * 4
-    while True:
-        data = stream.read(size)
-        found = string_literal_at(data, 0)
-        if found is not None:
-            stream.seek(start + found[1])
-            return found[0]
-        stream.seek(start)
-        if len(data) < size:  # the whole rest was in hand: unterminated, or not plain
-            return None
-        size *= 8
+    return encoded if _PLAIN_NAME.fullmatch(encoded) is not None else None
 
 
 def string_literal_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
-    """The literal string whose ``(`` is at ``pos``: its bytes and where it ends (after ``)``);
-    ``None`` when ``data`` ends first or it has an escape that pyHanko refuses."""
+    """The literal string whose ``(`` is at ``pos``, as ``generic._read_string_literal_bytes``
+    reads it: its bytes and where it ends (after ``)``); ``None`` when ``data`` ends first or it has
+    an escape that pyHanko refuses."""
     depth = 1
     end = pos + 1
     while True:
@@ -161,17 +99,6 @@ def string_literal_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
     return b"".join(parts), end + 1
 
 
-_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")  # PDFDocEncoding is ASCII there
-# how pyHanko writes each byte of a literal string: letters, digits and space as they are, the
-# rest as a three-digit octal escape
-_STRING_BYTES = tuple(
-    bytes((c,)) if bytes((c,)).isalnum() or c == 0x20 else b"\\%03o" % c for c in range(256)
-)
-
-
-_PRINTABLE_ASCII_BYTES = re.compile(rb"[\x20-\x7e]*")
-
-
 def is_printable_ascii(data: bytes) -> bool:
     """Whether ``data`` is all printable ASCII: PDFDocEncoding decodes it as ASCII, no BOM."""
     return _PRINTABLE_ASCII_BYTES.fullmatch(data) is not None
@@ -188,18 +115,8 @@ def literal_string(encoded: bytes) -> bytes:
     return b"(" + b"".join([_STRING_BYTES[c] for c in encoded]) + b")"
 
 
-# --------------------------------------------------------------------------- whole dictionaries
-#
-# pyHanko parses a dictionary token by token, each token several calls deep (``read_object``,
-# ``read_non_whitespace``, ``seek(-1)``...): a page dictionary of 27 tokens cost ~0.14 ms.  This
-# reads the same syntax with one regular expression per token over a window of the data and
-# builds the same objects through ``Constructors`` (pyHanko's classes, supplied by ``pdf.py``).
-# Only the plain syntax is taken: names without escapes, integers and decimals, references, literal
-# and hex strings, booleans, null, nested arrays and dictionaries.  A comment, a duplicate key, a
-# stream (but the outermost dictionary's, which ``pdf.py`` hands to pyHanko's own stream reader),
-# deep nesting, anything pyHanko would refuse or read oddly: ``None``, and pyHanko reads it all.
+# --------------------------------------------------------------------------- dictionaries
 
-_PLAIN = b"".join(b"\\x%02x" % c for c in range(0x21, 0x7F) if c not in DELIMITERS + b"#")
 _ENDS_NAME = rb"(?=[ \n\r\t\f\x00()<>\[\]{}/%]|\Z)"  # pyHanko reads a name up to one of these
 # whitespace and comments between tokens (pyHanko's ``read_non_whitespace`` skips both); possessive
 # quantifiers throughout: a failed match never backtracks (no pathological input can make it slow)
