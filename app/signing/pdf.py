@@ -456,20 +456,23 @@ _template_bytes: dict[tuple[tuple[str, ...], float, float], bytes] = {}
 
 
 def _stamp_style(stamp: Stamp, placement: StampPlacement) -> _CachedStampStyle:
-    key = (stamp.lines(), round(placement.width, 2), round(placement.height, 2))
-    with _template_bytes_lock:
-        data = _template_bytes.get(key)
-    if data is None:
-        data = _render_template(*key)
-        with _template_bytes_lock:
-            if len(_template_bytes) > 256:
-                _template_bytes.clear()
-            _template_bytes[key] = data
+    """The stamp's appearance: looked up by the stamp itself (its fields decide its text), typeset
+    once per (text, size) across threads, its objects serialised once per thread."""
+    width, height = round(placement.width, 2), round(placement.height, 2)
 
     def make() -> _CachedStampStyle:
+        key = (stamp.lines(), width, height)
+        with _template_bytes_lock:
+            data = _template_bytes.get(key)
+        if data is None:
+            data = _render_template(*key)
+            with _template_bytes_lock:
+                if len(_template_bytes) > 256:
+                    _template_bytes.clear()
+                _template_bytes[key] = data
         return _CachedStampStyle(template=_StampTemplate.from_pdf(data))
 
-    return _cache("stamps", 32).get_or(key, make)
+    return _cache("stamps", 32).get_or((stamp, width, height), make)
 
 
 # --------------------------------------------------------------------------- signing

@@ -120,7 +120,7 @@ def literal_string(encoded: bytes) -> bytes:
 _ENDS_NAME = rb"(?=[ \n\r\t\f\x00()<>\[\]{}/%]|\Z)"  # pyHanko reads a name up to one of these
 # whitespace and comments between tokens (pyHanko's ``read_non_whitespace`` skips both); possessive
 # quantifiers throughout: a failed match never backtracks (no pathological input can make it slow)
-_GAP = rb"(?:[ \n\r\t\f\x00]|%[^\r\n]*+)*+"
+_GAP = rb"[ \n\r\t\f\x00]*+(?:%[^\r\n]*+[ \n\r\t\f\x00]*+)*+"
 _TOKEN = re.compile(
     _GAP + rb"(?:"
     rb"(/["

@@ -16,7 +16,7 @@ from app.signing import pdf as engine
 from app.signing.errors import PdfChangesForbidden, SigningFailed, TimestampUnavailable
 from app.signing.pdf import sign_pdf, verify_pdf
 from app.signing.reports import Level, Revocation
-from app.signing.stamps import Stamp, placement_for
+from app.signing.stamps import Stamp, StampPlacement, placement_for
 from tests.fixtures.pki import Material, MemoryPki, Tsa
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -180,3 +180,42 @@ def test_the_stamp_is_typeset_once(
         )
         assert verify_pdf(signed, trust_roots=[pki.root_der]).valid
     assert calls == [stamp.lines()]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
+def test_each_document_gets_its_own_stamp_from_the_caches(
+    pki: MemoryPki, teacher: Material, principal: Material, tmp_path: Path
+) -> None:
+    """Stamps that differ in one field only (the date, the role, "KT.", the box) signed in turn, each
+    twice, so that every appearance comes once fresh and once from the caches: each page shows its
+    own text and none of another's, and every signature is valid."""
+    base = Stamp("Lê Thị Mai", "GIÁO VIÊN", date(2024, 5, 31))
+    deputy = Stamp("Lê Thị Mai", "GIÁO VIÊN", date(2024, 5, 31), "KT. HIỆU TRƯỞNG")
+    stamps = [
+        (base, placement_for("transcript", 0)),
+        (Stamp("Lê Thị Mai", "GIÁO VIÊN", date(2024, 6, 1)), placement_for("transcript", 0)),
+        (Stamp("Lê Thị Mai", "HIỆU TRƯỞNG", date(2024, 5, 31)), placement_for("transcript", 0)),
+        (deputy, placement_for("transcript", 0)),
+        (base, placement_for("transcript", 2)),  # the same text in another box of the same size
+        (base, StampPlacement(page=-1, box=(40.0, 60.0, 200.0, 160.0))),  # and of another size
+        (Stamp("Lê Thị Mây", "GIÁO VIÊN", date(2024, 5, 31)), placement_for("transcript", 1)),
+    ]
+    for round_ in range(2):
+        for n, (stamp, placement) in enumerate(stamps):
+            signer = teacher if n % 2 else principal
+            signed = sign_pdf(
+                simple_pdf(), material=signer, hsm=pki.hsm, level=Level.BB, stamp=stamp, placement=placement
+            )
+            assert verify_pdf(signed, trust_roots=[pki.root_der]).valid
+            path = tmp_path / f"{round_}-{n}.pdf"
+            path.write_bytes(signed)
+            text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+            shown = {line.strip() for line in text.stdout.decode().splitlines() if line.strip()}
+            expected = set(stamp.lines())
+            assert expected <= shown, (n, expected, shown)
+            others = {line for other, _ in stamps for line in other.lines()} - expected
+            assert not others & shown, (n, others & shown)
+            box = [round(v) for v in placement.box]
+            assert f"/Rect [ {box[0]} {box[1]} {box[2]} {box[3]} ]".encode() in signed
+            width, height = round(placement.width), round(placement.height)
+            assert f"/BBox [ 0 {height} {width} 0 ]".encode() in signed  # the appearance's own size
