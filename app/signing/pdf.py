@@ -9,6 +9,8 @@ certificates are parsed once and the signing-certificate-v2 attribute is encoded
 is computed from the certificates instead of a dry-run signature (``bytes_reserved``); a visible
 stamp is typeset and its font subset embedded once per (text, box), then copied into each document.
 Caches are per thread because asn1crypto and pyHanko objects parse lazily and are not thread-safe.
+pyHanko's dictionary reader and its name and text-string writers are replaced by equivalents that
+do the plain syntax in whole pieces ("PDF syntax fast paths" below, ``pdfsyntax.py``).
 """
 
 from __future__ import annotations
