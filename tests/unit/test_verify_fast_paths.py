@@ -1,28 +1,40 @@
 """Cold verification's speed-ups change no verdict (issue 6).
 
-``app.signing.pdf`` replaces two library routines with faster equivalents (pyHanko's hex-string reader,
-asn1crypto's RFC 4518 name preparation) and validates all signatures of a file from one parse, on one
-event loop, with the trust roots parsed once.  Here each replacement is held to the original on the
-same input, and whole reports (genuine, tampered, appended, untrusted, B-LT) are held to what the
-original routines and the old one-``asyncio.run``-per-signature flow produce.
+``app.signing.pdf`` and ``app.signing.fastpaths`` replace library routines with faster equivalents
+(pyHanko's hex-string and object readers and its copying of historical objects, asn1crypto's RFC 4518
+name preparation, name comparison and name keys, pyHanko's certificate-usage validation answered from
+a per-report memo), validate all signatures of a file from one parse, on one event loop, with the
+trust roots parsed once, and pause the cyclic garbage collector meanwhile.  Here each replacement is
+held to the original on the same input, and whole reports (genuine, tampered, appended, untrusted,
+B-LT, a timestamp path only one token can build, an illegal revision between two signatures) are
+held to what the original routines and the old one-``asyncio.run``-per-signature flow produce.
 """
 
 from __future__ import annotations
 
+import gc
 import io
 import socket
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from asn1crypto import cms, crl, x509
+from cryptography import x509 as pyca_x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.sign.validation import generic_cms
 from pyhanko_certvalidator import ValidationContext
 
 from app.keys.hsm import KeyAlgorithm
+from app.signing import fastpaths
 from app.signing import pdf as engine
 from app.signing.pdf import add_verification_qr, check_signatures, sign_pdf, signed_revisions, verify_pdf
 from app.signing.reports import Level, Revocation, VerificationReport
-from tests.fixtures.pki import MemoryPki
+from tests.fixtures.pki import MemoryPki, Tsa
 from tests.unit.test_signing_engine import DEPUTY, TEACHER, simple_pdf
 
 URL = "http://localhost:5000/v/fast-paths"
@@ -68,6 +80,69 @@ def test_the_parser_uses_the_fast_hex_reader() -> None:
     assert isinstance(parsed, generic.ByteStringObject) and bytes(parsed) == b"\x30\x82\x01"
 
 
+# --------------------------------------------------------------------------- PDF objects, described
+
+
+def _describe(obj: Any, handler: Any = None) -> Any:
+    """Everything about a parsed object that a reader of it could see: types, values, container
+    references (also on keys, which pyHanko leaves unset), the handler references point to."""
+    if isinstance(obj, generic.DecryptedObjectProxy):
+        return ("proxy", _describe(obj.raw_object, handler))
+    ref = obj.__dict__.get("container_ref", "unset") if hasattr(obj, "__dict__") else "none"
+    if isinstance(ref, generic.Reference):
+        ref = ("ref", ref.idnum, ref.generation, ref.pdf is handler)
+    elif ref is not None and ref != "unset":
+        ref = type(ref).__name__
+    head = (type(obj).__name__, ref)
+    if isinstance(obj, dict):
+        entries = tuple(
+            (key, type(key).__name__, "container_ref" in key.__dict__, _describe(value, handler))
+            for key, value in obj.items()
+        )
+        data = obj.encoded_data if isinstance(obj, generic.StreamObject) else None
+        return (*head, entries, data)
+    if isinstance(obj, list):
+        return (*head, tuple(_describe(item, handler) for item in obj))
+    if isinstance(obj, generic.IndirectObject):
+        return (*head, obj.idnum, obj.generation, obj.reference.pdf is handler)
+    if isinstance(obj, generic.BooleanObject):
+        return (*head, obj.value)
+    if isinstance(obj, generic.NullObject):
+        return head
+    if isinstance(obj, generic.TextStringObject):
+        return (*head, str(obj), obj.original_bytes, obj.autodetected_encoding)
+    return (*head, repr(obj), str(obj))
+
+
+def test_the_resolvers_use_the_fast_copy() -> None:
+    assert HistoricalResolver._subsume_object is fastpaths.subsume_object
+
+
+# --------------------------------------------------------------------------- historical revisions
+
+
+def _copies(data: bytes) -> list[Any]:
+    """Every object as each revision's resolver sees it (what ``_subsume_object`` made)."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    out = []
+    for revision in range(reader.xrefs.total_revisions):
+        resolver = reader.get_historical_resolver(revision)
+        for ref in sorted(reader.xrefs.explicit_refs_in_revision(revision), key=lambda r: r.idnum):
+            for back in range(revision, reader.xrefs.total_revisions):
+                view = reader.get_historical_resolver(back)
+                out.append((revision, back, ref.idnum, _describe(view(ref), view)))
+        out.append((revision, "trailer", _describe(resolver.trailer_view, resolver)))
+    return out
+
+
+def test_revisions_are_copied_as_before(files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("three signatures", "incremental update", "illegal revision between signatures"):
+        fast = _copies(files[name])
+        with monkeypatch.context() as m:
+            m.setattr(HistoricalResolver, "_subsume_object", fastpaths._original_subsume)
+            assert fast == _copies(files[name]), name
+
+
 # --------------------------------------------------------------------------- X.509 name preparation
 
 NAMES = [
@@ -99,6 +174,40 @@ def test_names_compare_as_before() -> None:
 
     assert name("Nguyễn  Thị Hồng Vân") == name("nguyễn thị hồng vân")
     assert name("Nguyễn Thị Hồng Vân") != name("Nguyen Thi Hong Van")
+
+
+def _names() -> list[x509.Name]:
+    out = [x509.Name.build({"common_name": cn, "country_name": "VN"}) for cn in NAMES]
+    out += [  # the same values as PrintableString: names compare equal across string types
+        x509.Name.build({"common_name": cn, "country_name": "VN"}, use_printable=True)
+        for cn in ("Signet DEVELOPMENT CA", "  Many   spaces  ")
+    ]
+    out.append(x509.Name.build({"common_name": "Nguyễn  Thị Hồng Vân", "country_name": "VN"}))
+    out.append(x509.Name.build({"organization_name": "Signet", "common_name": "VN"}))
+    return out
+
+
+def test_names_compare_and_key_as_asn1crypto_does() -> None:
+    names = _names()
+    for a in names:
+        reparsed = x509.Name.load(a.dump())
+        assert fastpaths.rdn_hashable(a.chosen) == fastpaths._original_rdn_hashable.fget(a.chosen)
+        assert reparsed.hashable == fastpaths._original_rdn_hashable.fget(reparsed.chosen)
+        for b in names:
+            expected = fastpaths._original_rdn_eq(a.chosen, b.chosen)
+            assert fastpaths.rdn_eq(a.chosen, b.chosen) is expected
+            assert (x509.Name.load(a.dump()) == x509.Name.load(b.dump())) is expected
+            assert (a != b) is not expected
+    assert not fastpaths.rdn_eq(names[0].chosen, "not a name")
+
+
+def test_a_name_asn1crypto_cannot_prepare_fails_every_time() -> None:
+    bad = x509.Name.build({"common_name": "private \ue000 use"})
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            bad == x509.Name.build({"common_name": "x"})  # noqa: B015
+        with pytest.raises(ValueError):
+            bad.hashable  # noqa: B018
 
 
 # --------------------------------------------------------------------------- whole reports
@@ -139,6 +248,32 @@ def pki() -> MemoryPki:
     return MemoryPki.create()
 
 
+def _intermediate(pki: MemoryPki) -> MemoryPki:
+    """A CA issued by ``pki``'s root (so not a trust root itself), as a MemoryPki that issues."""
+    key = rsa.generate_private_key(65537, 2048)
+    now = datetime.now(UTC)
+    cert = (
+        pyca_x509.CertificateBuilder()
+        .subject_name(pyca_x509.Name.from_rfc4514_string("CN=Signet Test Timestamping CA,O=Signet Test,C=VN"))
+        .issuer_name(pki.root_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(pyca_x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(pyca_x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            pyca_x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(pyca_x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            pyca_x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.root_key.public_key()),
+            critical=False,
+        )
+        .sign(pki.root_key, hashes.SHA256())
+    )
+    return MemoryPki(root_key=key, root_cert=cert, hsm=pki.hsm)
+
+
 @pytest.fixture(scope="module")
 def files(pki: MemoryPki) -> dict[str, bytes]:
     tsa = pki.tsa()
@@ -164,6 +299,15 @@ def files(pki: MemoryPki) -> dict[str, bytes]:
     at = doc.index(value, start) + 20
     corrupt_cms = bytearray(doc)
     corrupt_cms[at : at + 2] = b"00" if doc[at : at + 2] != b"00" else b"11"
+    # the page drawn on (a new QR code) between the first signature and the second
+    first = pki.sign_in_turn(add_verification_qr(simple_pdf(), url=URL), signers[:1], tsa)
+    between = pki.sign_in_turn(add_verification_qr(first, url=URL + "/forged"), signers[1:2], tsa)
+    # one TSA certificate, issued by an intermediate CA that only the first token carries: the
+    # second token's path cannot be built, whatever the first one's validation found
+    via = _intermediate(pki).tsa()
+    bare = Tsa(key=via.key, cert_der=via.cert_der, chain=())
+    two_tokens = pki.sign_in_turn(add_verification_qr(simple_pdf(), url=URL), signers[:1], via)
+    two_tokens = pki.sign_in_turn(two_tokens, signers[1:2], bare)
     return {
         "three signatures": doc,
         "tampered": one.replace(b"SCORE 8.5", b"SCORE 9.5"),
@@ -171,15 +315,29 @@ def files(pki: MemoryPki) -> dict[str, bytes]:
         "bytes appended": doc + b"\n% appended\n",
         "b-lt": blt,
         "signature value damaged": bytes(corrupt_cms),
+        "illegal revision between signatures": between,
+        "one TSA, its CA in one token only": two_tokens,
     }
 
 
 def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generic, "read_hex_string_from_stream", engine._original_read_hex_string)
     monkeypatch.setattr(x509.NameTypeAndValue, "_ldap_string_prep", engine._original_ldap_string_prep)
+    monkeypatch.setattr(HistoricalResolver, "_subsume_object", fastpaths._original_subsume)
+    monkeypatch.setattr(x509.RDNSequence, "__eq__", fastpaths._original_rdn_eq)
+    monkeypatch.setattr(x509.RDNSequence, "hashable", fastpaths._original_rdn_hashable)
+    monkeypatch.setattr(generic_cms, "validate_cert_usage", fastpaths._original_validate_cert_usage)
 
 
-CASES = ("three signatures", "tampered", "incremental update", "bytes appended", "b-lt")
+CASES = (
+    "three signatures",
+    "tampered",
+    "incremental update",
+    "bytes appended",
+    "b-lt",
+    "illegal revision between signatures",
+    "one TSA, its CA in one token only",
+)
 
 
 @pytest.mark.parametrize("name", [*CASES, "signature value damaged"])
@@ -210,6 +368,85 @@ def test_the_verdicts_themselves(pki: MemoryPki, files: dict[str, bytes]) -> Non
     assert valid("b-lt") == [True]
     assert valid("signature value damaged")[:2] == [True, True]
     assert valid("signature value damaged")[2] is False
+    # the first signature saw its page drawn on; the second signed that page as it was
+    assert valid("illegal revision between signatures") == [False, True]
+    # the second token's TSA certificate has no path without the CA only the first token carried
+    assert valid("one TSA, its CA in one token only") == [True, False]
+    second = verify_pdf(files["one TSA, its CA in one token only"], trust_roots=[pki.root_der]).signatures[1]
+    assert second.intact and second.trusted
+    assert second.problems == ("the timestamp is not valid or not trusted",)
+
+
+def test_the_tsa_path_is_validated_once_per_report(
+    pki: MemoryPki, files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three tokens of one TSA: its certificate's path is validated once, the signers' each once;
+    a second report validates again (the memo lives as long as one report)."""
+    calls: list[str] = []
+    original = fastpaths._original_validate_cert_usage
+
+    async def counting(cert: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(cert.subject.native["common_name"])
+        return await original(cert, *args, **kwargs)
+
+    monkeypatch.setattr(fastpaths, "_original_validate_cert_usage", counting)
+    for _ in range(2):
+        calls.clear()
+        assert verify_pdf(files["three signatures"], trust_roots=[pki.root_der]).valid
+        assert sorted(calls) == sorted(
+            ["Signet Test TSA", "Nguyễn Thị Hồng Vân", "Trần Văn Bình", "Trường THPT Chu Văn An"]
+        )
+    calls.clear()
+    verify_pdf(files["one TSA, its CA in one token only"], trust_roots=[pki.root_der])
+    assert calls.count("Signet Test TSA") == 2  # a different set of candidate certificates
+
+
+def test_other_validation_contexts_have_no_memo(pki: MemoryPki) -> None:
+    context = ValidationContext(trust_roots=[x509.Certificate.load(pki.root_der)])
+    assert getattr(context, fastpaths.PATH_MEMO, None) is None
+
+
+# --------------------------------------------------------------------------- the collector's pause
+
+
+def test_the_collector_runs_again_after_verification(pki: MemoryPki, files: dict[str, bytes]) -> None:
+    assert gc.isenabled()
+    verify_pdf(files["three signatures"], trust_roots=[pki.root_der])
+    assert gc.isenabled()
+    with pytest.raises(engine.PdfError):
+        check_signatures(b"%PDF-1.7\nnot really\nstartxref\n9\n%%EOF\n", trust_roots=[pki.root_der])
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_disabled_stays_disabled(pki: MemoryPki, files: dict[str, bytes]) -> None:
+    gc.disable()
+    try:
+        verify_pdf(files["three signatures"], trust_roots=[pki.root_der])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_verifications_resume_the_collector_once_all_end(
+    pki: MemoryPki, files: dict[str, bytes]
+) -> None:
+    inside = threading.Event()
+    release = threading.Event()
+    with engine._collector_paused():
+        assert not gc.isenabled()
+
+        def other() -> None:
+            with engine._collector_paused():
+                inside.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert inside.wait(10)
+    assert not gc.isenabled()  # the other one is still running
+    release.set()
+    thread.join(10)
+    assert gc.isenabled()
 
 
 def test_verification_opens_no_connection(
