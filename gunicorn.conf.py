@@ -23,10 +23,3 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
         provider.hsm_for(Settings.from_env()).status()
     except Exception as exc:  # readiness reports it; the worker keeps serving /healthz
         server.log.warning("HSM not ready in worker %s: %s", worker.pid, type(exc).__name__)
-
-
-def post_worker_init(worker):  # type: ignore[no-untyped-def]
-    """The app is loaded: freeze what is alive now out of the collector's way (app.freeze_heap)."""
-    from app import freeze_heap
-
-    worker.log.info("worker %s: %d objects frozen", worker.pid, freeze_heap())

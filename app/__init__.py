@@ -62,18 +62,3 @@ def get_settings() -> Settings:
 
     settings: Settings = current_app.extensions["signet.settings"]
     return settings
-
-
-def freeze_heap() -> int:
-    """Once a worker has loaded the app: load the PDF engine as well (pyHanko is otherwise imported by
-    the first verification or signature) and move everything alive now — modules, classes, the
-    app — to the garbage collector's permanent generation (``gc.freeze``), which its full
-    collections no longer traverse.  A full collection of a worker's heap took ≈ 180 ms; without
-    the ≈ 250,000 objects that never die it takes a few.  Returns how many objects were frozen."""
-    import gc
-
-    import app.signing.pdf  # noqa: F401 - pyHanko, asn1crypto, the engine's caches
-
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()

@@ -137,12 +137,11 @@ def _cpu_ms(fn: Any, seconds: float = SECONDS) -> float:
 
 
 def run(ctx: BenchContext) -> dict[str, float]:
-    from app import create_app, freeze_heap
+    from app import create_app
     from app.verify import service
 
     figures: dict[str, float] = {}
     app = create_app(ctx.settings)
-    freeze_heap()  # as gunicorn's post_worker_init does in each worker
     with app.app_context():
         transcript = _three_signature_transcript()
         checked = service.check_pdf(transcript)
