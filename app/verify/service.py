@@ -11,7 +11,7 @@ became of that document.  Whoever holds the file already holds the student's dat
 part then names the student in full (the personal ID stays masked).
 
 Validation is the slow part: one parse of the file and pyHanko's full validation of every signature,
-its timestamp and the revisions after it, ≈ 70 ms of CPU for a three-signature transcript (see
+its timestamp and the revisions after it, ≈ 30–50 ms of CPU for a three-signature transcript (see
 tests/benchmarks/bench_verify.py); its result depends only on the bytes and the trust roots, so it is
 kept per process for a while (``_reports``), keyed by SHA-256.
 """

@@ -14,16 +14,41 @@ Figures:
   the chain the transcript's credentials started continued as valid bulk-inserted records first
   (``BENCH_AUDIT_RECORDS`` overrides the count).
 
-Where a cold report's time went, and what was done about it (app/signing/pdf.py, "verification"):
+Where a cold report's time went, and what was done about it (app/signing/pdf.py, "verification",
+and app/signing/fastpaths.py):
 it was ≈ 0.2 s of CPU (1–4 reports/s, depending on the load), most of it waste: pyHanko reads a
 signature's /Contents (~13,000 hex digits) one byte at a time, tens of ms per signature dictionary,
 and the file was parsed twice (``verify_pdf``, then ``signed_revisions``); asn1crypto re-ran RFC 4518
 string preparation for every comparison of freshly parsed certificate names; each signature got a new
 event loop and its trust roots and DSS CRLs parsed again.  No time went to the network (fetching is
-off) or to the database (≈ 1 ms).  What remains (≈ 70 ms of CPU on this 2-vCPU machine) is pyHanko's
-own work in pure Python: difference analysis of the revisions after each signature (≈ 40 %, mostly
-parsing PDF objects) and the CMS, certificate-path and timestamp checks of three signatures and three
-tokens (≈ 40 %, mostly asn1crypto); a full garbage collection of the app's heap adds ≈ 10 %.
+off) or to the database (≈ 1 ms).  That left ≈ 60–80 ms of CPU (12–16 reports/s): pyHanko's
+difference analysis of the revisions after each signature (≈ 45 %, mostly reading PDF objects a
+byte at a time and copying them into each revision's view), the CMS, certificate-path and timestamp
+checks of three signatures and three tokens (≈ 40 %, asn1crypto and pyhanko_certvalidator), and the
+garbage collector (≈ 7 ms a report, most of it full collections of the app's heap).  Then, each
+measured (callgrind instructions per report of the validation alone, which the load does not move):
+215 M → 180 M reading objects with one regular expression per token instead of a byte at a time;
+→ 170 M copying objects into a revision's view without a reference per leaf; → 155 M remembering
+X.509 name comparisons and keys by DER (the signing-certificate checks compare the same few names
+dozens of times); → 149 M validating the TSA's certificate path once per report instead of once per
+token (a memo keyed by the certificate, every candidate certificate and the usage; each signature
+still has a context of its own).  The collector, paused during a validation and spared the
+reader's object cycle after it: 7.1 → 0.4 ms a report (gc callbacks); freezing the app's heap
+(``gc.freeze``) saved nothing more and was left out.  Sharing the difference analysis between
+signatures is not possible: pyHanko compares the signed revision with each later one (signature 1
+with revisions 3 and 4, signature 2 with 4: different questions), and the parsed revisions it
+already shares; the one repeated search (orphaned objects of the last revision) was 0.1 %.
+
+Measured on 2026-11-23 on this 2-vCPU machine while another session's tests kept one or both
+vCPUs busy (load average 2–3.5), so in alternating bench runs of the code before and after:
+before 11.6–21.8 reports/s (46–73 ms CPU a report), after 19–33 reports/s (29–50 ms CPU); and,
+unmoved by the load, callgrind on the whole ``check_pdf`` in the app (collector included): 236 M
+instructions a cold report before, 143 M after.  What remains (≈ 30 ms of CPU at best) is spread
+thin: the difference analysis (≈ 30 %: two walks of the whole object graph, for the revisions
+signed by signatures 1 and 2, and the rules), the three signers' path validations (≈ 9 %), the
+tokens' CMS checks (≈ 15 %), the signatures' CMS checks (≈ 10 %), opening the file (≈ 6 %).  No
+single item left is worth more than a few per cent: 50 a second (20 ms) would take changes inside
+pyHanko's and asn1crypto's own code paths, not more shortcuts around them.
 """
 
 from __future__ import annotations
