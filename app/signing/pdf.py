@@ -1,5 +1,4 @@
-"""PDF signing and verification: with its fast paths (app/signing/fastpaths.py), the only module that
-imports pyHanko.
+"""PDF signing and verification: the only module that imports pyHanko.
 
 Bytes in, bytes out.  Keys stay in the HSM: ``_HsmSigner`` hashes what pyHanko asks it to sign and
 hands the digest to our ``Hsm`` port, so the PKCS#11 session (one per process, behind the adapter's
@@ -21,13 +20,14 @@ import binascii
 import codecs
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -41,20 +41,21 @@ from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation import generic_cms
+from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.stamp import BaseStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.registry import LazyPathIterator, SimpleCertificateStore
 
 from app.errors import AppError
 from app.keys.hsm import HashAlgorithm, Hsm, KeyAlgorithm
-from app.signing import fastpaths
 from app.signing import pdfsyntax
 from app.signing.cms import CmsTemplate, EncodedContentInfo, token_from_response
 from app.signing.cms import build as build_cms
@@ -696,7 +697,7 @@ def open_checked(pdf: bytes, *, max_bytes: int) -> PdfFileReader:
     """
     check_bytes(pdf, max_bytes=max_bytes)
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        reader = _read_untrusted(pdf)
         encrypted = reader.encrypted
         if encrypted:
             _refuse_encrypted(reader)
@@ -708,6 +709,43 @@ def open_checked(pdf: bytes, *, max_bytes: int) -> PdfFileReader:
     except Exception as exc:  # hostile input: any parser failure means "corrupt"
         log.info("pdf_refused", code="pdf.corrupt", error=type(exc).__name__)
         raise PdfCorrupt() from exc
+    return reader
+
+
+_REREADS = 1000  # the same read at the same offset this often while opening a file: a loop
+
+
+class _ReaderLooping(Exception):
+    """pyHanko's reader read the same bytes ``_REREADS`` times: it is going round in circles."""
+
+
+class _LoopGuard(BytesIO):
+    """The file while pyHanko opens it: a read repeated ``_REREADS`` times at the same offset raises.
+
+    pyHanko 0.38's cross-reference table reader steps back and reads again while an entry starts with
+    an end-of-line; a table cut short within a few bytes of the end of the file makes it do that
+    forever (one worker lost per upload).  A well-formed or merely damaged file reads an offset a
+    handful of times.  Only the opening (header, cross-references, trailers) is guarded; objects are
+    read later through a plain stream, and ``inspect_pdf`` bounds those reads by time.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._reads: Counter[tuple[int, int | None]] = Counter()
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        key = (self.tell(), size)
+        self._reads[key] += 1
+        if self._reads[key] > _REREADS:
+            raise _ReaderLooping(key)
+        return super().read(size)
+
+
+def _read_untrusted(pdf: bytes) -> PdfFileReader:
+    """``PdfFileReader`` over a file from outside; parser failures are the caller's to turn into
+    ``PdfCorrupt``."""
+    reader = PdfFileReader(_LoopGuard(pdf), strict=False)
+    reader.stream = BytesIO(pdf)  # same bytes (shared, not copied), no bookkeeping from here on
     return reader
 
 
@@ -789,7 +827,7 @@ def inspect_pdf(pdf: bytes, *, max_bytes: int) -> PdfInfo:
 #   parsed again and the DSS CRLs read and parsed again: now one loop per thread, the trust roots
 #   parsed into a trust manager once per thread (keyed by their DER), the CRLs once per file;
 # - library routines far slower than they need to be (``_install_fast_paths`` below, and
-#   app/signing/fastpaths.py: PDF objects, historical copies, X.509 names, certificate paths);
+#   the verification fast paths: historical copies, X.509 names, certificate paths);
 # - the cyclic garbage collector traversing the validation's working set (``_collector_paused``).
 # Each signature still gets a validation context of its own, as before, so that nothing one
 # signature brings (its certificates, a validated path) decides another's verdict; the contexts of
@@ -920,7 +958,7 @@ async def _validate_all(embedded: list[Any], trust: Any, crls: list[crl.Certific
     from pyhanko.sign.validation import async_validate_pdf_signature
 
     outcomes: list[Any] = []
-    paths: dict[Any, Any] = {}  # the report's certificate-path memo (fastpaths.validate_cert_usage)
+    paths: dict[Any, Any] = {}  # the report's certificate-path memo (validate_cert_usage below)
     timing: Any = None
     for sig in embedded:
         context = ValidationContext(
@@ -929,7 +967,7 @@ async def _validate_all(embedded: list[Any], trust: Any, crls: list[crl.Certific
         # one validation time for the whole report ("now", as before: not a point-in-time
         # validation), so that a path validated for one signature is the answer for the next
         timing = context.timing_params = timing or context.timing_params
-        setattr(context, fastpaths.PATH_MEMO, paths)
+        setattr(context, PATH_MEMO, paths)
         try:
             outcomes.append(
                 await async_validate_pdf_signature(
@@ -1079,10 +1117,182 @@ def _ldap_string_prep(self: Any, string: Any) -> Any:
     return _original_ldap_string_prep(self, string)
 
 
+# --------------------------------------------------------------------------- verification fast paths
+#
+# Faster equivalents of the library routines that dominated a cold verification (issue 6).
+#
+# tests/unit/test_verify_fast_paths.py holds each to the routine it replaces, input by input and on
+# whole reports.  The rule for each: on the inputs it handles, exactly the original's result (same
+# types, values, ``container_ref``s, stream position, verdicts); on anything else it steps aside and
+# the original runs, so errors and warnings are the library's own.
+#
+# - ``subsume_object`` (pyHanko's copy of an object into a historical revision): the same copies,
+#   without building a reference for every leaf.
+# - ``rdn_eq`` / ``rdn_hashable`` (asn1crypto's X.509 name comparison and name key): remembered per
+#   DER encoding.
+# - ``validate_cert_usage`` (pyHanko's certificate-path validation for a usage): answered from the
+#   report's memo when the same question was already asked for another signature of the file.
+#
+# Measured with callgrind on the three-signature transcript: see tests/benchmarks/bench_verify.py.
+
+# --------------------------------------------------------------------------- historical revisions
+#
+# ``HistoricalResolver._subsume_object`` copies every object a revision's resolver reads, so that its
+# references resolve within that revision.  For every node, containers and leaves alike, it first
+# builds a ``Reference`` to the node's container (a frozen dataclass: slow to make), though a leaf
+# is returned as it is.  The replacement builds it only for the containers that keep it.
+
+_original_subsume = HistoricalResolver._subsume_object
+_LEAVES = frozenset(
+    {
+        generic.NameObject,
+        generic.NumberObject,
+        generic.FloatObject,
+        generic.BooleanObject,
+        generic.NullObject,
+        generic.TextStringObject,
+        generic.ByteStringObject,
+    }
+)
+
+
+def subsume_object(self: Any, obj: Any) -> Any:
+    """``HistoricalResolver._subsume_object``, the same copies made with less work."""
+    ref = obj.container_ref
+    if type(ref) is not generic.Reference:  # none (pyHanko raises) or the trailer's: as pyHanko does
+        return _original_subsume(self, obj)
+    kind = type(obj)
+    if kind in _LEAVES:
+        return obj
+    if kind is generic.IndirectObject:
+        return generic.IndirectObject(idnum=obj.idnum, generation=obj.generation, pdf=self)
+    result: Any
+    if kind is generic.DictionaryObject:
+        result = generic.DictionaryObject({k: subsume_object(self, v) for k, v in obj.items()})
+    elif kind is generic.ArrayObject:
+        result = generic.ArrayObject(subsume_object(self, v) for v in obj)
+    elif kind is generic.StreamObject:
+        result = generic.StreamObject(
+            {k: subsume_object(self, v) for k, v in obj.items()}, encoded_data=obj.encoded_data
+        )
+    else:  # a proxy of an encrypted object, a metadata stream, anything else: pyHanko's own copy
+        return _original_subsume(self, obj)
+    result.container_ref = generic.Reference(idnum=ref.idnum, generation=ref.generation, pdf=self)
+    return result
+
+
+# --------------------------------------------------------------------------- X.509 names
+#
+# asn1crypto compares two X.509 names (RFC 5280, 7.1) and keys its certificate stores by a name's
+# ``hashable`` form afresh each time, preparing every value again: the same few names (the CA's, the
+# TSA's, the signers') dozens of times per file, most of them in pyHanko's signing-certificate
+# checks.  Both are pure functions of the names' DER, so their results are remembered by it
+# (bounded); a name asn1crypto refuses raises every time, as before.
+
+_original_rdn_eq = x509.RDNSequence.__eq__
+_original_rdn_hashable = x509.RDNSequence.hashable
+_NAMES = 4096
+_rdn_equal: dict[tuple[bytes, bytes], bool] = {}
+_rdn_hashable: dict[bytes, str] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _NAMES:
+        cache.clear()
+    cache[key] = value
+
+
+def rdn_eq(self: Any, other: Any) -> bool:
+    """``RDNSequence.__eq__``, remembered per pair of DER encodings."""
+    if not isinstance(other, x509.RDNSequence):
+        return False
+    key = (self.dump(), other.dump())
+    found = _rdn_equal.get(key)
+    if found is None:
+        found = bool(_original_rdn_eq(self, other))
+        _remember(_rdn_equal, key, found)
+    return found
+
+
+def rdn_hashable(self: Any) -> str:
+    """``RDNSequence.hashable``, remembered per DER encoding."""
+    key = self.dump()
+    found = _rdn_hashable.get(key)
+    if found is None:
+        found = _original_rdn_hashable.fget(self)
+        _remember(_rdn_hashable, key, found)
+    return found
+
+
+# --------------------------------------------------------------------------- certificate paths
+#
+# Each signature of a report is validated with a validation context of its own (nothing one
+# signature brings decides another's verdict), but the timestamp tokens of a transcript are all
+# signed by the same TSA: its certificate path was built and validated three times.  Contexts that
+# ``app.signing.pdf`` makes for one report share a trust manager, the DSS CRLs, the validation time
+# and a memo (``PATH_MEMO``): a certificate's validation for a given usage is looked up there by the
+# certificate's DER, the DER of every certificate in the context's registry (the candidates for its
+# path) and the usage constraints, i.e. it is reused only where pyHanko would be given exactly the
+# same question.  Any other context (signing, other callers) has no memo and is not affected.
+
+PATH_MEMO = "_signet_path_memo"  # attribute of a ValidationContext: the report's memo (a dict)
+_original_validate_cert_usage = generic_cms.validate_cert_usage
+
+
+def _usage_key(settings: Any) -> tuple[Any, ...]:
+    if type(settings) is not KeyUsageConstraints:
+        raise TypeError(type(settings).__name__)
+    key: list[Any] = []
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if value is not None and not isinstance(value, (bool, str)):
+            value = (type(value).__name__, tuple(sorted(value)))
+        key.append((field.name, value))
+    return tuple(key)
+
+
+async def validate_cert_usage(
+    cert: Any,
+    validation_context: Any,
+    key_usage_settings: Any,
+    paths: Any,
+    pkix_validation_params: Any = None,
+) -> Any:
+    """``generic_cms.validate_cert_usage``, answered from the report's memo when it can be."""
+    memo: dict[Any, Any] | None = getattr(validation_context, PATH_MEMO, None)
+    key: Any = None
+    if memo is not None and pkix_validation_params is None and type(paths) is LazyPathIterator:
+        try:
+            key = (
+                cert.dump(),
+                frozenset(c.dump() for c in validation_context.certificate_registry),
+                _usage_key(key_usage_settings),
+            )
+            hash(key)
+        except TypeError:
+            key = None
+    if key is not None and key in memo:  # type: ignore[operator]
+        await paths.cancel()  # as pyHanko's path search does when it is done
+        return memo[key]  # type: ignore[index]
+    result = await _original_validate_cert_usage(
+        cert,
+        validation_context,
+        key_usage_settings=key_usage_settings,
+        paths=paths,
+        pkix_validation_params=pkix_validation_params,
+    )
+    if key is not None:
+        memo[key] = result  # type: ignore[index]
+    return result
+
+
 def _install_fast_paths() -> None:
     generic.read_hex_string_from_stream = _read_hex_string
     x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
-    fastpaths.install()
+    HistoricalResolver._subsume_object = subsume_object  # type: ignore[method-assign]
+    x509.RDNSequence.__eq__ = rdn_eq
+    x509.RDNSequence.hashable = property(rdn_hashable)
+    generic_cms.validate_cert_usage = validate_cert_usage
 
 
 _install_fast_paths()
@@ -1273,7 +1483,7 @@ def _open_signed(pdf: bytes, *, max_bytes: int) -> tuple[PdfFileReader, list[Any
     """The reader of ``pdf`` and its embedded signatures; ``PdfError`` for what cannot be read."""
     check_bytes(pdf, max_bytes=max_bytes)
     try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
+        reader = _read_untrusted(pdf)
         if reader.encrypted:
             raise PdfEncrypted()
         return reader, list(reader.embedded_signatures)

@@ -14,8 +14,8 @@ Figures:
   the chain the transcript's credentials started continued as valid bulk-inserted records first
   (``BENCH_AUDIT_RECORDS`` overrides the count).
 
-Where a cold report's time went, and what was done about it (app/signing/pdf.py, "verification",
-and app/signing/fastpaths.py):
+Where a cold report's time went, and what was done about it (app/signing/pdf.py, "verification"
+and "verification fast paths"):
 it was ≈ 0.2 s of CPU (1–4 reports/s, depending on the load), most of it waste: pyHanko reads a
 signature's /Contents (~13,000 hex digits) one byte at a time, tens of ms per signature dictionary,
 and the file was parsed twice (``verify_pdf``, then ``signed_revisions``); asn1crypto re-ran RFC 4518

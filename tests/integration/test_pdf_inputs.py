@@ -85,6 +85,15 @@ def _deep_nesting() -> bytes:
     return head + body + pages + xref + trailer
 
 
+def _xref_cut_short() -> bytes:
+    """A cross-reference table ending a few bytes before the end of the file: pyHanko 0.38's table
+    reader stepped back and read again forever (a worker lost per upload, verification too)."""
+    head = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    table = b"xref\n0 1\n0000000000 65535 f \n\n98128 0\r\nx"
+    startxref = len(head) + len(b"startxref\n00\n%%EOF\n")
+    return head + b"startxref\n%d\n%%%%EOF\n" % startxref + table
+
+
 @pytest.mark.parametrize(
     ("data", "code", "status"),
     [
@@ -96,6 +105,7 @@ def _deep_nesting() -> bytes:
         (b"%PDF-1.7\n" + b"garbage " * 200 + b"\nstartxref\n9\n%%EOF\n", "pdf.corrupt", 422),
         (_corrupt_xref(), "pdf.corrupt", 422),
         (_deep_nesting(), "pdf.corrupt", 422),
+        (_xref_cut_short(), "pdf.corrupt", 422),
         (read("encrypted_user.pdf"), "pdf.encrypted", 422),
         (read("restricted_owner.pdf"), "pdf.changes_forbidden", 422),
         (read("certified_nochanges.pdf"), "pdf.changes_forbidden", 422),
@@ -109,6 +119,7 @@ def _deep_nesting() -> bytes:
         "garbage",
         "bad-xref",
         "deep-nesting",
+        "xref-cut-short",
         "encrypted",
         "owner-restricted",
         "docmdp-p1",
@@ -123,6 +134,10 @@ def test_unsafe_input_is_refused_with_its_code(
     with pytest.raises(PdfError) as signing:
         sign_pdf(data, material=teacher, hsm=pki.hsm, level=Level.BB)
     assert signing.value.code == code
+    if code == "pdf.corrupt":  # the public verification reads it too
+        with pytest.raises(PdfError) as verifying:
+            verify_pdf(data, trust_roots=[pki.root_der], max_bytes=LIMIT)
+        assert verifying.value.code == code
 
 
 def test_too_large_is_413(pki: MemoryPki, teacher: Material) -> None:

@@ -1,7 +1,7 @@
 """Cold verification's speed-ups change no verdict (issue 6).
 
-``app.signing.pdf`` and ``app.signing.fastpaths`` replace library routines with faster equivalents
-(pyHanko's hex-string and object readers and its copying of historical objects, asn1crypto's RFC 4518
+``app.signing.pdf`` replaces library routines with faster equivalents
+(pyHanko's hex-string reader and its copying of historical objects, asn1crypto's RFC 4518
 name preparation, name comparison and name keys, pyHanko's certificate-usage validation answered from
 a per-report memo), validate all signatures of a file from one parse, on one event loop, with the
 trust roots parsed once, and pause the cyclic garbage collector meanwhile.  Here each replacement is
@@ -30,7 +30,6 @@ from pyhanko.sign.validation import generic_cms
 from pyhanko_certvalidator import ValidationContext
 
 from app.keys.hsm import KeyAlgorithm
-from app.signing import fastpaths
 from app.signing import pdf as engine
 from app.signing.pdf import add_verification_qr, check_signatures, sign_pdf, signed_revisions, verify_pdf
 from app.signing.reports import Level, Revocation, VerificationReport
@@ -115,7 +114,7 @@ def _describe(obj: Any, handler: Any = None) -> Any:
 
 
 def test_the_resolvers_use_the_fast_copy() -> None:
-    assert HistoricalResolver._subsume_object is fastpaths.subsume_object
+    assert HistoricalResolver._subsume_object is engine.subsume_object
 
 
 # --------------------------------------------------------------------------- historical revisions
@@ -139,7 +138,7 @@ def test_revisions_are_copied_as_before(files: dict[str, bytes], monkeypatch: py
     for name in ("three signatures", "incremental update", "illegal revision between signatures"):
         fast = _copies(files[name])
         with monkeypatch.context() as m:
-            m.setattr(HistoricalResolver, "_subsume_object", fastpaths._original_subsume)
+            m.setattr(HistoricalResolver, "_subsume_object", engine._original_subsume)
             assert fast == _copies(files[name]), name
 
 
@@ -191,14 +190,14 @@ def test_names_compare_and_key_as_asn1crypto_does() -> None:
     names = _names()
     for a in names:
         reparsed = x509.Name.load(a.dump())
-        assert fastpaths.rdn_hashable(a.chosen) == fastpaths._original_rdn_hashable.fget(a.chosen)
-        assert reparsed.hashable == fastpaths._original_rdn_hashable.fget(reparsed.chosen)
+        assert engine.rdn_hashable(a.chosen) == engine._original_rdn_hashable.fget(a.chosen)
+        assert reparsed.hashable == engine._original_rdn_hashable.fget(reparsed.chosen)
         for b in names:
-            expected = fastpaths._original_rdn_eq(a.chosen, b.chosen)
-            assert fastpaths.rdn_eq(a.chosen, b.chosen) is expected
+            expected = engine._original_rdn_eq(a.chosen, b.chosen)
+            assert engine.rdn_eq(a.chosen, b.chosen) is expected
             assert (x509.Name.load(a.dump()) == x509.Name.load(b.dump())) is expected
             assert (a != b) is not expected
-    assert not fastpaths.rdn_eq(names[0].chosen, "not a name")
+    assert not engine.rdn_eq(names[0].chosen, "not a name")
 
 
 def test_a_name_asn1crypto_cannot_prepare_fails_every_time() -> None:
@@ -323,10 +322,10 @@ def files(pki: MemoryPki) -> dict[str, bytes]:
 def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generic, "read_hex_string_from_stream", engine._original_read_hex_string)
     monkeypatch.setattr(x509.NameTypeAndValue, "_ldap_string_prep", engine._original_ldap_string_prep)
-    monkeypatch.setattr(HistoricalResolver, "_subsume_object", fastpaths._original_subsume)
-    monkeypatch.setattr(x509.RDNSequence, "__eq__", fastpaths._original_rdn_eq)
-    monkeypatch.setattr(x509.RDNSequence, "hashable", fastpaths._original_rdn_hashable)
-    monkeypatch.setattr(generic_cms, "validate_cert_usage", fastpaths._original_validate_cert_usage)
+    monkeypatch.setattr(HistoricalResolver, "_subsume_object", engine._original_subsume)
+    monkeypatch.setattr(x509.RDNSequence, "__eq__", engine._original_rdn_eq)
+    monkeypatch.setattr(x509.RDNSequence, "hashable", engine._original_rdn_hashable)
+    monkeypatch.setattr(generic_cms, "validate_cert_usage", engine._original_validate_cert_usage)
 
 
 CASES = (
@@ -383,13 +382,13 @@ def test_the_tsa_path_is_validated_once_per_report(
     """Three tokens of one TSA: its certificate's path is validated once, the signers' each once;
     a second report validates again (the memo lives as long as one report)."""
     calls: list[str] = []
-    original = fastpaths._original_validate_cert_usage
+    original = engine._original_validate_cert_usage
 
     async def counting(cert: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(cert.subject.native["common_name"])
         return await original(cert, *args, **kwargs)
 
-    monkeypatch.setattr(fastpaths, "_original_validate_cert_usage", counting)
+    monkeypatch.setattr(engine, "_original_validate_cert_usage", counting)
     for _ in range(2):
         calls.clear()
         assert verify_pdf(files["three signatures"], trust_roots=[pki.root_der]).valid
@@ -403,7 +402,7 @@ def test_the_tsa_path_is_validated_once_per_report(
 
 def test_other_validation_contexts_have_no_memo(pki: MemoryPki) -> None:
     context = ValidationContext(trust_roots=[x509.Certificate.load(pki.root_der)])
-    assert getattr(context, fastpaths.PATH_MEMO, None) is None
+    assert getattr(context, engine.PATH_MEMO, None) is None
 
 
 # --------------------------------------------------------------------------- the collector's pause
