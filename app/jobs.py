@@ -39,7 +39,7 @@ def make_celery(app: Flask) -> Celery:
         task_eager_propagates=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=2,
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings.celery_broker_url),
         task_serializer="json",

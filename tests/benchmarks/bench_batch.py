@@ -143,32 +143,23 @@ def _wind_back(approval_id: str, ids: list[str]) -> None:
         s.execute(update(Approval).where(Approval.id == approval_id).values(status=FINISHED, sad_sealed=None))
 
 
-def _count_signed(ids: list[str]) -> int:
-    from sqlalchemy import func, select
+def _progress(class_id: str) -> tuple[int, int]:
+    """(signed, failed) documents of the class: one indexed aggregate, polled every 50 ms while the
+    workers sign (an IN over 1,000 ids cost the 2-core machine ≈ 10 ms a poll, taken from them)."""
+    from sqlalchemy import case, func, select
 
     from app.db import session
     from app.documents.models import Document
 
     s = session()
-    n = s.scalar(
-        select(func.count()).select_from(Document).where(Document.id.in_(ids), Document.signature_count >= 1)
-    )
+    signed, failed = s.execute(
+        select(
+            func.count(case((Document.signature_count >= 1, 1))),
+            func.count(case((Document.status == "failed", 1))),
+        ).where(Document.class_id == class_id)
+    ).one()
     s.rollback()
-    return int(n or 0)
-
-
-def _failed(ids: list[str]) -> int:
-    from sqlalchemy import func, select
-
-    from app.db import session
-    from app.documents.models import Document
-
-    s = session()
-    n = s.scalar(
-        select(func.count()).select_from(Document).where(Document.id.in_(ids), Document.status == "failed")
-    )
-    s.rollback()
-    return int(n or 0)
+    return int(signed or 0), int(failed or 0)
 
 
 # --------------------------------------------------------------------------- the bare engine
@@ -312,8 +303,8 @@ def _run(ctx: BenchContext) -> dict[str, float]:
         try:
             _approve(warm, warm_class.id)
             deadline = time.monotonic() + 300
-            while _count_signed(warm_ids) < len(warm_ids):
-                if time.monotonic() > deadline or _failed(warm_ids):
+            while (progress := _progress(warm_class.id))[0] < len(warm_ids):
+                if time.monotonic() > deadline or progress[1]:
                     raise AssertionError("the workers did not sign the warm-up batch")
                 time.sleep(0.2)
 
@@ -321,9 +312,9 @@ def _run(ctx: BenchContext) -> dict[str, float]:
             timed, seconds = _approve(world.teacher, world.klass.id)
             approve_calls.append(seconds)
             deadline = time.monotonic() + 1800
-            while (signed := _count_signed(ids)) < DOCS:
-                if time.monotonic() > deadline or _failed(ids):
-                    raise AssertionError(f"{signed}/{DOCS} signed, {_failed(ids)} failed")
+            while (progress := _progress(world.klass.id))[0] < DOCS:
+                if time.monotonic() > deadline or progress[1]:
+                    raise AssertionError(f"{progress[0]}/{DOCS} signed, {progress[1]} failed")
                 time.sleep(0.05)
             to_signed = time.perf_counter() - started
         finally:

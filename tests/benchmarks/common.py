@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import statistics
 import tempfile
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.keys.devtoken import ensure_dev_token
 from app.settings import Settings
@@ -56,3 +59,14 @@ def percentile(values: list[float], pct: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def run_module(name: str, ctx: BenchContext, send: Any) -> None:
+    """A spawned process's work (``make bench`` runs each module in a process of its own): the
+    module's ``run(ctx)``, its figures sent back, None when it failed."""
+    try:
+        module = importlib.import_module(f"tests.benchmarks.{name}")
+        send.send(module.run(ctx))
+    except Exception:
+        traceback.print_exc()
+        send.send(None)
