@@ -27,7 +27,7 @@ import hashlib
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -82,7 +82,9 @@ from app.signing.stamps import Stamp, StampPlacement
 log = structlog.get_logger(__name__)
 
 FONT_DIR = Path(__file__).parent / "fonts"
-STAMP_FONT = FONT_DIR / "NotoSans-Regular.ttf"
+# Noto Sans cut down to Latin and Vietnamese (fonts/OFL.txt): a new stamp text is typeset in ≈ 55 ms
+# instead of ≈ 165 (fontTools reads the whole font's layout tables to subset it)
+STAMP_FONT = FONT_DIR / "NotoSans-Regular-vi.ttf"
 _SIG_BYTES = {KeyAlgorithm.RSA2048: 256, KeyAlgorithm.RSA3072: 384, KeyAlgorithm.P256: 72}
 _CMS_OVERHEAD = 1536  # SignedData/SignerInfo framing + signed attributes, generously
 _T = TypeVar("_T")
@@ -439,7 +441,7 @@ class _CachedStampStyle(BaseStampStyle):
 
 
 def _render_template(lines: tuple[str, ...], width: float, height: float) -> bytes:
-    """Typeset the stamp once (HarfBuzz shaping + font subsetting: the slow part, ≈ 0.3 s)."""
+    """Typeset the stamp once (HarfBuzz shaping + font subsetting: the slow part, ≈ 55 ms)."""
     font_size = 10 if height >= 60 else 8
     style = TextStampStyle(
         stamp_text="\n".join(line.replace("%", "%%") for line in lines),
@@ -731,13 +733,14 @@ class _LoopGuard(BytesIO):
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
-        self._reads: Counter[tuple[int, int | None]] = Counter()
+        self._reads: dict[tuple[int, int | None], int] = {}
 
     def read(self, size: int | None = -1, /) -> bytes:
         key = (self.tell(), size)
-        self._reads[key] += 1
-        if self._reads[key] > _REREADS:
+        count = self._reads.get(key, 0) + 1
+        if count > _REREADS:
             raise _ReaderLooping(key)
+        self._reads[key] = count
         return super().read(size)
 
 
