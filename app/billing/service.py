@@ -9,7 +9,7 @@ and the signature commit (or roll back) together.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -595,14 +595,22 @@ def subscription_required() -> bool:
 
 
 def check_quota(
-    s: Session, *, tenant_id: str, needed: int, require_subscription: bool | None = None
+    s: Session,
+    *,
+    tenant_id: str,
+    needed: int,
+    outstanding: Callable[[Session, list[str]], int] | None = None,
+    require_subscription: bool | None = None,
 ) -> QuotaStatus | None:
     """Refuse a batch of ``needed`` signatures *before* anything is signed, with the numbers.
 
     Call it in the approval's transaction, before the approval is recorded: it raises
-    ``QuotaExceeded`` (402, details needed/remaining/included/used) when the batch does not fit and
-    the plan allows no overage.  When nothing pays for the school it raises ``NoSubscription`` if a
-    subscription is required (see ``subscription_required``), else returns None: unmetered.
+    ``QuotaExceeded`` (402, details needed/pending/remaining/included/used) when the batch does not
+    fit and the plan allows no overage.  ``outstanding(session, tenant_ids)`` counts the signatures
+    already approved in those schools (every school the subscription pays for) but not made yet, so
+    not metered yet: they are spoken for (``pending``).  When nothing pays for the school it raises
+    ``NoSubscription`` if a subscription is required (see ``subscription_required``), else returns
+    None: unmetered.
     """
     if needed < 0:
         raise InvalidBillingRequest("needed must be zero or more.")
@@ -621,17 +629,20 @@ def check_quota(
     ).scalar_one()
     status = status_of(sub)
     quota = rules.Quota(status.included, status.used, status.overage_allowed)
-    if not quota.allows(needed):
+    pending = outstanding(s, _paid_for(s, sub)) if outstanding is not None and needed else 0
+    if not quota.allows(needed + pending):
         log.info(
             "quota_exceeded",
             tenant_id=tenant_id,
             subscription_id=sub.id,
             needed=needed,
+            pending=pending,
             remaining=quota.remaining,
         )
         raise QuotaExceeded(
             details={
                 "needed": needed,
+                "pending": pending,
                 "remaining": quota.remaining,
                 "included": quota.included,
                 "used": quota.used,
@@ -639,6 +650,26 @@ def check_quota(
             }
         )
     return status
+
+
+def _paid_for(s: Session, sub: Subscription) -> list[str]:
+    """The schools a subscription pays for (as ``_paying_query`` decides): its own organisation, and
+    the schools under it that have no subscription of their own in force today."""
+    day = today()
+    own = (
+        select(Subscription.id)
+        .where(
+            Subscription.organisation_id == Organisation.id,
+            Subscription.status.in_([x.value for x in rules.IN_FORCE]),
+            Subscription.period_start <= day,
+            Subscription.period_end >= day,
+        )
+        .exists()
+    )
+    children = s.scalars(
+        select(Organisation.id).where(Organisation.parent_id == sub.organisation_id, ~own)
+    ).all()
+    return [sub.organisation_id, *children]
 
 
 def used_between(s: Session, *, subscription_id: str, start: date, end: date) -> int:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
@@ -25,6 +25,7 @@ from app.auth import crypto, factors, passkeys
 from app.auth.clock import now as clock_now
 from app.auth.models import Passkey, TotpFactor
 from app.billing import service as billing
+from app.billing.errors import NoSubscription, QuotaExceeded
 from app.db import new_id, session, transaction
 from app.documents import service as documents
 from app.documents.errors import ReasonRequired
@@ -234,7 +235,13 @@ def request_approval(
         if the_step == 2 and seal is None:
             raise NoSealCredential()
         # the whole batch must fit the school's quota before anything is approved (step 2 = + seal)
-        billing.check_quota(s, tenant_id=tenant_id, needed=len(docs) * (2 if the_step == 2 else 1))
+        # (and what is already approved but not signed yet is spoken for)
+        billing.check_quota(
+            s,
+            tenant_id=tenant_id,
+            needed=_signatures(len(docs), the_step),
+            outstanding=outstanding_signatures,
+        )
         school = roster.school(s, tenant_id)
         approval_id = new_id()
         # the stamp text depends only on the role: one or two distinct ones per batch
@@ -491,6 +498,20 @@ def _authorize(
             failed.setdefault(DOCUMENT_NOT_READY, []).append(document_id)
         else:
             queued.append(document_id)
+    if queued:
+        # the quota again, now that the batch is about to be spoken for: other approvals may have been
+        # authorised since this one was requested.  A batch that no longer fits signs nothing; its
+        # documents stay where they were, each item saying why.
+        try:
+            billing.check_quota(
+                s,
+                tenant_id=approval.tenant_id,
+                needed=_signatures(len(queued), approval.step),
+                outstanding=outstanding_signatures,
+            )
+        except (QuotaExceeded, NoSubscription) as exc:
+            failed.setdefault((exc.code, exc.message), []).extend(queued)
+            queued = []
     documents.apply_many(
         s,
         [docs[i] for i in queued],
@@ -533,6 +554,24 @@ def _authorize(
             "delegation_id": approval.delegation_id,
         },
     )
+
+
+def _signatures(documents: int, step: int) -> int:
+    """What approving ``documents`` at ``step`` will sign: the principal's approval also seals."""
+    return documents * (2 if step == Step.PRINCIPAL else 1)
+
+
+def outstanding_signatures(s: Session, tenant_ids: list[str]) -> int:
+    """Signatures approved in these schools and not made yet (metering counts them when made): a
+    document approved for the principal still needs the seal too."""
+    weight = case((Document.step == Step.PRINCIPAL, 2), else_=1)
+    total = s.scalar(
+        select(func.coalesce(func.sum(weight), 0)).where(
+            Document.tenant_id.in_(tenant_ids),
+            Document.status.in_([Status.APPROVED.value, Status.SIGNING.value]),
+        )
+    )
+    return int(total or 0)
 
 
 def manifest_credentials(manifest: dict[str, Any]) -> list[str]:

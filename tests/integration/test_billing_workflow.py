@@ -84,3 +84,58 @@ def test_quota_refuses_the_principals_batch_until_the_upgrade(app: Flask, task_w
     assert st.signatures == in_pdfs == st.used_after
     assert st.lines[0].by_doc_type == {"hoc_ba": 9}
     assert st.total_vnd == 900_000 + 90_000
+
+
+def test_approved_work_not_signed_yet_is_spoken_for(app: Flask) -> None:
+    """Two batches of 3 on a plan of 5, both requested before either is approved: each fits alone.
+    Once the first is approved (and not signed yet: nothing is metered), the second's approval signs
+    nothing, its items say why and its documents stay waiting; a new request counts the first batch
+    as pending."""
+    from unittest import mock
+
+    world = build_world(app)
+    today = service.today()
+    plan = service.create_plan(
+        actor_id=None, code="wf-5b", name="Gói 5", scope="school", included_signatures=5, price_vnd=500_000
+    )
+    sub = service.create_subscription(
+        actor_id=None,
+        organisation_id=world.school.id,
+        plan_id=plan.id,
+        period_start=today - timedelta(days=30),
+        period_end=today + timedelta(days=300),
+    )
+    service.transition_subscription(sub.id, actor_id=None, status="active")
+    first, second = world.upload(3), world.upload(3, start=4)
+    teacher = world.teacher
+    requested = []
+    for ids in (first, second):
+        response = teacher.client.post("/api/v1/approvals", json={"document_ids": ids})
+        assert response.status_code == 201, response.get_json()
+        requested.append(response.get_json())
+    answers = []
+    with mock.patch("app.workflow.tasks.enqueue"):  # approved, not signed: the workers are late
+        for body in requested:
+            assertion = teacher.authenticator.get(body["publicKey"])
+            done = teacher.client.post(
+                f"/api/v1/approvals/{body['id']}/passkey", json={"credential": assertion}
+            )
+            assert done.status_code == 202, done.get_json()
+            answers.append(done.get_json())
+    assert _statuses(first) == {"approved(1)": 3}
+    assert _statuses(second) == {"waiting(1)": 3}  # nothing of it approved
+    refused = answers[1]
+    assert refused["status"] == "finished" and refused["failed"] == 3, refused
+    assert {(i["status"], i["failure_code"]) for i in refused["items"]} == {
+        ("failed", "billing.quota_exceeded")
+    }
+
+    again = teacher.client.post("/api/v1/approvals", json={"document_ids": second})
+    assert again.status_code == 402, again.get_json()
+    details = again.get_json()["details"]
+    assert {k: details[k] for k in ("needed", "pending", "remaining", "used")} == {
+        "needed": 3,
+        "pending": 3,
+        "remaining": 5,
+        "used": 0,
+    }

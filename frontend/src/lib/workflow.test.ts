@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Doc, Me } from '../api/types';
-import { classState, groupByClass, previewWidth, signedBy } from './workflow';
+import { classState, failureReasons, groupByClass, previewWidth, signedBy } from './workflow';
 
 const doc = (over: Partial<Doc>): Doc =>
   ({ id: 'd', class_id: 'c', class_name: '3A', status: 'waiting', step: 1, teacher_id: 't', principal_id: 'p', ...over }) as Doc;
@@ -35,5 +35,27 @@ describe('workflow helpers', () => {
   it('sizes previews for the phone', () => {
     expect(previewWidth(393, 2.75)).toBe(1100);
     expect(previewWidth(100, 1)).toBe(400);
+  });
+});
+
+describe('failure reasons', () => {
+  const item = (status: string, code: string | null, message: string | null = null) => ({
+    document_id: 'd',
+    status,
+    failure_code: code,
+    failure_message: message,
+  });
+
+  it('counts each reason once, most frequent first, in words we have, else the server message', () => {
+    const reasons = failureReasons([
+      item('done', null),
+      item('failed', 'approval.document_changed'),
+      item('failed', 'billing.quota_exceeded'),
+      item('failed', 'billing.quota_exceeded'),
+      item('failed', 'hsm.unavailable', 'The HSM did not answer.'),
+    ]);
+    expect(reasons.map((r) => r.count)).toEqual([2, 1, 1]);
+    expect(reasons[0]?.text).toMatch(/lượt ký/);
+    expect(reasons.map((r) => r.text)).toContain('The HSM did not answer.');
   });
 });

@@ -1,6 +1,7 @@
 import { api } from '../api/client';
 import type { ApprovalCreated, Doc, Me, Progress } from '../api/types';
 import { getPasskey } from '../api/webauthn';
+import { hasMessage, t } from '../i18n';
 
 export type Selection = { document_ids: string[] } | { class_id: string } | { all_ready: true };
 
@@ -75,4 +76,22 @@ export function classState(doc: Doc): ClassState {
 export function previewWidth(cssWidth: number, ratio: number): number {
   const raw = Math.round((cssWidth * Math.min(ratio, 3)) / 100) * 100;
   return Math.max(400, Math.min(1600, raw));
+}
+
+export interface FailureReason {
+  text: string;
+  count: number;
+}
+
+/** Why an approval's documents were not signed, most frequent first, in the reader's language where
+ * we have the reason's words (else the server's message). */
+export function failureReasons(items: Progress['items']): FailureReason[] {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    if (item.status !== 'failed') continue;
+    const key = `error.${item.failure_code ?? ''}`;
+    const text = hasMessage(key) ? t(key) : item.failure_message || t('error.generic');
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+  }
+  return [...counts].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count);
 }

@@ -5,6 +5,7 @@ import { Alert } from '../components/Alert';
 import { t } from '../i18n';
 import { errorMessage } from '../lib/errors';
 import { formatNumber } from '../lib/format';
+import { type FailureReason, failureReasons } from '../lib/workflow';
 import type { ScreenProps } from '../router';
 
 const POLL_MS = 1000;
@@ -12,12 +13,26 @@ const POLL_MS = 1000;
 export const percent = (p: Pick<Progress, 'done' | 'failed' | 'total'>): number =>
   p.total === 0 ? 100 : Math.floor(((p.done + p.failed) * 100) / p.total);
 
+
 /** The signing that follows an approval: done / failed / total, polled until every document is through. */
 export default function ProgressScreen({ params, query }: ScreenProps) {
   const id = params['id'] ?? '';
   const [progress, setProgress] = useState<Progress | null>(null);
   const [error, setError] = useState('');
+  const [why, setWhy] = useState<FailureReason[]>([]);
   const finished = !!progress && progress.done + progress.failed >= progress.total;
+  const failedAtEnd = finished && progress.failed > 0;
+
+  useEffect(() => {
+    if (!failedAtEnd) return;
+    let live = true;
+    api<Progress>('GET', `/approvals/${id}`)
+      .then((full) => live && setWhy(failureReasons(full.items)))
+      .catch(() => undefined); // the counts are shown anyway; the reasons are a help
+    return () => {
+      live = false;
+    };
+  }, [id, failedAtEnd]);
 
   useEffect(() => {
     let live = true;
@@ -81,7 +96,20 @@ export default function ProgressScreen({ params, query }: ScreenProps) {
               <dd>{formatNumber(progress.total)}</dd>
             </div>
           </dl>
-          {progress.failed > 0 && <p class="alert alert-error">{t('progress.failedHint')}</p>}
+          {progress.failed > 0 && (
+            <div class="alert alert-error">
+              <p>{t('progress.failedHint')}</p>
+              {why.length > 0 && (
+                <ul aria-label={t('progress.reasons')}>
+                  {why.map((r) => (
+                    <li key={r.text}>
+                      {r.text} ({formatNumber(r.count)})
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          )}
         </section>
       )}
       {finished && (
