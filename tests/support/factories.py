@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from app.people.service import set_cccd
 from app.tenants.models import DISTRICT, SCHOOL, Organisation
 
 _seq = itertools.count(1)
+# codes are unique per database: processes that share one (make bench runs each module in its own)
+# must not count alike
+_RUN = secrets.token_hex(3).upper()
 
 
 def make_school(
@@ -25,12 +29,12 @@ def make_school(
 ) -> Organisation:
     n = next(_seq)
     with db.transaction() as s:
-        district = Organisation(kind=DISTRICT, code=f"PGD-{n}", name=f"Phòng GDĐT {n}", policy={})
+        district = Organisation(kind=DISTRICT, code=f"PGD-{_RUN}-{n}", name=f"Phòng GDĐT {n}", policy={})
         s.add(district)
         s.flush()
         school = Organisation(
             kind=SCHOOL,
-            code=code or f"TH-{n}",
+            code=code or f"TH-{_RUN}-{n}",
             name=name or f"Trường Tiểu học số {n}",
             parent_id=district.id,
             policy=policy or {},
@@ -70,7 +74,7 @@ def make_person(
             tenant_id=school.id,
             organisation_id=school.id,
             display_name=name or f"Nguyễn Văn Thử {n}",
-            username=username or f"user{n}",
+            username=username or f"user{_RUN.lower()}{n}",
             status=ACTIVE,
             webauthn_user_id=crypto.random_token(32),
         )
