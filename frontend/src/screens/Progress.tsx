@@ -67,7 +67,11 @@ export default function ProgressScreen({ params, query }: ScreenProps) {
       {progress && (
         <section class="card stack" aria-labelledby="progress-heading">
           <h2 id="progress-heading" class="h3">
-            {finished ? t('progress.finished') : t('progress.running')}
+            {!finished
+              ? t('progress.running')
+              : progress.done === 0 && progress.failed > 0
+                ? t('progress.finishedNone')
+                : t('progress.finished')}
           </h2>
           <div
             class="bar"
