@@ -4,25 +4,19 @@ documents still waiting is refused with the plan's words, not a server message."
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from app.billing import service as billing
 from app.people.models import Person
 from tests.e2e.conftest import Authenticator, LiveServer
-from tests.e2e.world import _store_passkey, browser_passkey, browser_session, build_school, upload
-from tests.support.factories import sign_in
-from tests.support.webauthn import SoftAuthenticator, StoredCredential
+from tests.e2e.world import api_signer, browser_passkey, browser_session, build_school, subscribe, upload
 from tests.support.workflow_world import settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -33,12 +27,7 @@ QUOTA_WORDS = "Gói dịch vụ của trường không còn đủ lượt ký"
 def _two_batches(app: Flask, person: Person, origin: str, batches: list[list[str]]) -> list[dict[str, Any]]:
     """Both batches asked for first (each fits the plan alone), then approved one after the other."""
     with app.app_context():
-        soft = SoftAuthenticator(origin=origin)
-        key = ec.generate_private_key(ec.SECP256R1())
-        credential_id = os.urandom(32)
-        soft.credentials.append(StoredCredential(credential_id, key, "localhost", b"\x01" * 32, 0, False))
-        _store_passkey(person, credential_id, soft._cose_key(key))
-        client = sign_in(app, person)
+        client, soft = api_signer(app, person, origin)
         requested = []
         for ids in batches:
             created = client.post("/api/v1/approvals", json={"document_ids": ids})
@@ -64,23 +53,7 @@ def test_the_plan_running_out_is_said_in_the_teachers_words(
     axe_check: Callable[[str], None],
 ) -> None:
     school = build_school("3A")
-    plan = billing.create_plan(
-        actor_id=None,
-        code="SMALL-4",
-        name="Gói nhỏ",
-        scope="school",
-        included_signatures=4,
-        price_vnd=400_000,
-    )
-    today = date.today()
-    billing.create_subscription(
-        actor_id=None,
-        organisation_id=school.org.id,
-        plan_id=plan.id,
-        period_start=today - timedelta(days=30),
-        period_end=today + timedelta(days=300),
-        status="active",
-    )
+    subscribe(school, included=4, code="SMALL-4", name="Gói nhỏ")
     first, second = upload(app, school, 3), upload(app, school, 3, start=4)
     with ThreadPoolExecutor(1) as pool:  # eager signing runs asyncio, which Playwright's thread refuses
         answers = pool.submit(_two_batches, app, school.teacher, live_server.url, [first, second]).result()

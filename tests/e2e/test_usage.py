@@ -4,16 +4,14 @@ chart, per class, cost per signer) for the principal."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from app.billing import service as billing
 from tests.e2e.conftest import LiveServer
-from tests.e2e.world import approve_by_api, browser_session, build_school, upload
+from tests.e2e.world import approve_by_api, browser_session, build_school, subscribe, upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -26,23 +24,7 @@ def test_principal_sees_usage_with_charts(
     axe_check: Callable[[str], None],
 ) -> None:
     school = build_school("3A")
-    plan = billing.create_plan(
-        actor_id=None,
-        code="SCHOOL-YEAR",
-        name="Gói trường",
-        scope="school",
-        included_signatures=1000,
-        price_vnd=6_000_000,
-    )
-    today = date.today()
-    billing.create_subscription(
-        actor_id=None,
-        organisation_id=school.org.id,
-        plan_id=plan.id,
-        period_start=today - timedelta(days=60),
-        period_end=today + timedelta(days=300),
-        status="active",
-    )
+    subscribe(school, included=1000, code="SCHOOL-YEAR")
     approve_by_api(app, school.teacher, live_server.url, {"document_ids": upload(app, school, 6)})
     browser_session(app, page.context, live_server.url, school.principal)
 

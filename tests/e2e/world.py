@@ -8,6 +8,7 @@ import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -100,15 +101,37 @@ def _approve_by_api(app: Flask, person: Person, origin: str, selection: dict[str
         return _approve(app, person, origin, selection)
 
 
-def _approve(app: Flask, person: Person, origin: str, selection: dict[str, Any]) -> dict[str, Any]:
+def api_signer(app: Flask, person: Person, origin: str) -> tuple[SignedInClient, SoftAuthenticator]:
+    """``person`` signed in outside the browser, with a software passkey registered out of band."""
+    from tests.support.webauthn import StoredCredential
+
     soft = SoftAuthenticator(origin=origin)
     key = ec.generate_private_key(ec.SECP256R1())
     credential_id = os.urandom(32)
-    from tests.support.webauthn import StoredCredential
-
     soft.credentials.append(StoredCredential(credential_id, key, "localhost", b"\x01" * 32, 0, False))
     _store_passkey(person, credential_id, soft._cose_key(key))
-    client: SignedInClient = sign_in(app, person)
+    return sign_in(app, person), soft
+
+
+def subscribe(school: School, *, included: int, code: str, name: str = "Gói trường") -> None:
+    """The school pays for a plan of ``included`` signatures, in force since two months ago."""
+    from app.billing import service as billing
+
+    plan = billing.create_plan(
+        actor_id=None, code=code, name=name, scope="school", included_signatures=included, price_vnd=6_000_000
+    )
+    billing.create_subscription(
+        actor_id=None,
+        organisation_id=school.org.id,
+        plan_id=plan.id,
+        period_start=date.today() - timedelta(days=60),
+        period_end=date.today() + timedelta(days=300),
+        status="active",
+    )
+
+
+def _approve(app: Flask, person: Person, origin: str, selection: dict[str, Any]) -> dict[str, Any]:
+    client, soft = api_signer(app, person, origin)
     created = client.post("/api/v1/approvals", json=selection)
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
