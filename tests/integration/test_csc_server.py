@@ -136,6 +136,10 @@ def approve_as(
         # requests each get a fresh one)
         db.session().commit()
         inbox = pwa.get("/api/v1/csc/approvals")
+        # ... and end it again before waiting: on SQLite every transaction begins IMMEDIATE, so a poll
+        # left open held the write lock through the sleep, and the client's authorize call, queued
+        # behind it, ran out of busy timeout ("database is locked": the test's flake on CI)
+        db.session().commit()
         assert inbox.status_code == 200, inbox.get_json()
         if inbox.get_json():
             break
