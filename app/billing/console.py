@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from app.billing import rules
 from app.billing.models import Subscription
-from app.billing.service import QuotaStatus, quota_status, status_of, today
+from app.billing.service import QuotaStatus, in_force, quota_status, status_of, today
 from app.db import session, utcnow
 from app.documents.models import Document
 from app.tenants.models import DISTRICT, SCHOOL, Organisation
@@ -47,9 +46,7 @@ def tenants() -> list[TenantInfo]:
             own = s.scalars(
                 select(Subscription).where(
                     Subscription.organisation_id == org.id,
-                    Subscription.status.in_([x.value for x in rules.IN_FORCE]),
-                    Subscription.period_start <= now,
-                    Subscription.period_end >= now,
+                    in_force(now),
                 )
             ).first()
             quota = status_of(own) if own else None

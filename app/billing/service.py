@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 from flask import current_app
-from sqlalchemy import Date, String, bindparam, case, func, literal, select, text
+from sqlalchemy import ColumnElement, Date, String, and_, bindparam, case, func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -313,6 +313,15 @@ def change_plan(subscription_id: str, *, actor_id: str | None, plan_id: str) -> 
 
 
 # which subscription pays ---------------------------------------------------------------------------
+def in_force(day: date) -> ColumnElement[bool]:
+    """A subscription in force on ``day``: one of ``rules.IN_FORCE``, and ``day`` within its period."""
+    return and_(
+        Subscription.status.in_([x.value for x in rules.IN_FORCE]),
+        Subscription.period_start <= day,
+        Subscription.period_end >= day,
+    )
+
+
 def _paying_query(tenant_id: str, day: date) -> Any:
     """The school's own subscription in force on ``day``, else its district's (one query)."""
     parent = select(Organisation.parent_id).where(Organisation.id == tenant_id).scalar_subquery()
@@ -327,9 +336,7 @@ def _paying_query(tenant_id: str, day: date) -> Any:
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(
             Subscription.organisation_id.in_([literal(tenant_id), parent]),
-            Subscription.status.in_([x.value for x in rules.IN_FORCE]),
-            Subscription.period_start <= day,
-            Subscription.period_end >= day,
+            in_force(day),
         )
         .order_by(own_first, Subscription.period_start.desc())
         .limit(1)
@@ -614,7 +621,8 @@ def check_quota(
     """
     if needed < 0:
         raise InvalidBillingRequest("needed must be zero or more.")
-    row = s.execute(_paying_query(tenant_id, today())).first()
+    day = today()
+    row = s.execute(_paying_query(tenant_id, day)).first()
     if row is None:
         if subscription_required() if require_subscription is None else require_subscription:
             raise NoSubscription(details={"needed": needed})
@@ -629,7 +637,7 @@ def check_quota(
     ).scalar_one()
     status = status_of(sub)
     quota = rules.Quota(status.included, status.used, status.overage_allowed)
-    pending = outstanding(s, _paid_for(s, sub)) if outstanding is not None and needed else 0
+    pending = outstanding(s, _paid_for(s, sub, day)) if outstanding is not None and needed else 0
     if not quota.allows(needed + pending):
         log.info(
             "quota_exceeded",
@@ -652,19 +660,11 @@ def check_quota(
     return status
 
 
-def _paid_for(s: Session, sub: Subscription) -> list[str]:
-    """The schools a subscription pays for (as ``_paying_query`` decides): its own organisation, and
-    the schools under it that have no subscription of their own in force today."""
-    day = today()
+def _paid_for(s: Session, sub: Subscription, day: date) -> list[str]:
+    """The schools a subscription pays for on ``day`` (as ``_paying_query`` decides): its own
+    organisation, and the schools under it that have no subscription of their own in force."""
     own = (
-        select(Subscription.id)
-        .where(
-            Subscription.organisation_id == Organisation.id,
-            Subscription.status.in_([x.value for x in rules.IN_FORCE]),
-            Subscription.period_start <= day,
-            Subscription.period_end >= day,
-        )
-        .exists()
+        select(Subscription.id).where(Subscription.organisation_id == Organisation.id, in_force(day)).exists()
     )
     children = s.scalars(
         select(Organisation.id).where(Organisation.parent_id == sub.organisation_id, ~own)

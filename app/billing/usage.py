@@ -19,7 +19,7 @@ from app.billing import rules
 from app.billing.access import require_viewer
 from app.billing.errors import InvalidBillingRequest
 from app.billing.models import NO_CLASS, NO_SUBSCRIPTION, Subscription, UsageClass, UsageDaily
-from app.billing.service import QuotaStatus, paying_subscription, quota_status, status_of, today
+from app.billing.service import QuotaStatus, in_force, paying_subscription, quota_status, status_of, today
 from app.db import session
 from app.people import rules as people_rules
 from app.people.models import ACTIVE, Person, RoleAssignment, SchoolClass
@@ -235,9 +235,7 @@ def district_dashboard(
     own = s.execute(
         select(Subscription).where(
             Subscription.organisation_id == district.id,
-            Subscription.status.in_([x.value for x in rules.IN_FORCE]),
-            Subscription.period_start <= now,
-            Subscription.period_end >= now,
+            in_force(now),
         )
     ).scalar_one_or_none()
     start, end = (own.period_start, own.period_end) if own else school_year_bounds(now)
