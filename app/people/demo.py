@@ -110,4 +110,27 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
                 created = new_invitation(s, person, actor_id=None, moment=moment)
                 label = ", ".join(roles) + (f", homeroom {homeroom}" if homeroom else "")
                 invitations.append(DemoInvitation(display_name, username, label, created.url))
-        return school, invitations
+    _ensure_seal(school, settings.is_prod)
+    return school, invitations
+
+
+def _ensure_seal(school: Organisation, is_prod: bool) -> None:
+    """The school seal (the third signature of every transcript), certified by the development CA:
+    without it every upload is blocked with document.no_seal_credential.  Never in production, where
+    a licensed CA certifies the seal (``flask keys csr`` / ``import-cert``)."""
+    from app.keys.hsm import KeyAlgorithm
+    from app.keys.service import create_credential
+    from app.workflow.chain import seal_credential
+
+    with transaction() as s:
+        if is_prod or seal_credential(s, tenant_id=school.id, now=now()) is not None:
+            return
+    create_credential(
+        owner_kind="organisation",
+        owner_name=school.name,
+        owner_id=school.id,
+        tenant_id=school.id,
+        algorithm=KeyAlgorithm.RSA2048,
+        purpose="seal",
+        organisation=school.name,
+    )

@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.db import session
+from app.keys.models import Credential
 from app.people.models import Person, SchoolClass
 from app.tenants.models import Organisation
 
@@ -29,6 +30,11 @@ def test_seed_demo_is_idempotent(app: Flask) -> None:
     school = s.execute(select(Organisation).where(Organisation.code == "NT-LB")).scalar_one()
     district = s.get(Organisation, school.parent_id)
     assert district is not None and district.name == "Phòng Giáo dục và Đào tạo quận Long Biên"
+    # the school can seal its transcripts (one seal, however often the seed runs)
+    seals = s.scalars(
+        select(Credential).where(Credential.tenant_id == school.id, Credential.purpose == "seal")
+    ).all()
+    assert len(seals) == 1 and seals[0].status == "active"
     # the first links were replaced by the second run's
     old_token = first.output.split("/enrol/")[1].split()[0]
     assert app.test_client().get(f"/api/v1/invitations/{old_token}").status_code == 404
