@@ -41,14 +41,15 @@ from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE
-from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign import general as sign_general
 from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation import generic_cms
+from pyhanko.sign.validation import ades, dss, generic_cms
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.stamp import BaseStampStyle, TextStamp, TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -1135,6 +1136,10 @@ def _ldap_string_prep(self: Any, string: Any) -> Any:
 #   DER encoding.
 # - ``validate_cert_usage`` (pyHanko's certificate-path validation for a usage): answered from the
 #   report's memo when the same question was already asked for another signature of the file.
+# - ``load_reverse_xref_cache`` / ``collect_indirect_references`` (pyHanko's walks of a revision's
+#   object graph for difference analysis): the same walks without a call per leaf.
+# - ``extract_certificate_info`` (pyHanko's certificates of a CMS value): once per value, and the
+#   same parsed certificate for the same DER encoding.
 #
 # Measured with callgrind on the three-signature transcript: see tests/benchmarks/bench_verify.py.
 
@@ -1182,6 +1187,185 @@ def subsume_object(self: Any, obj: Any) -> Any:
         return _original_subsume(self, obj)
     result.container_ref = generic.Reference(idnum=ref.idnum, generation=ref.generation, pdf=self)
     return result
+
+
+# --------------------------------------------------------------------------- reference walks
+#
+# Difference analysis walks object graphs: every path from the trailer to each indirect object of
+# a signed revision (``_load_reverse_xref_cache``: the whole graph, once for each signature that
+# later revisions follow) and, per later revision, the new objects its updated objects reach
+# (``_collect_indirect_references``, to find orphans).  pyHanko's walks call themselves on every
+# leaf too: each number of a font's widths array (``/W``, hundreds of them) is a call and, for the
+# paths, a path node made and hashed, though only references are collected.  The replacements
+# visit the same containers and references in the same order and skip the leaves (from which the
+# originals return at once); paths are tuples.  Same result; on any error the original runs again
+# from the start and so fails (or not) on its own terms.
+
+_original_reverse_xref_cache = HistoricalResolver._load_reverse_xref_cache
+_original_collect_references = HistoricalResolver._collect_indirect_references
+_NODES = (generic.IndirectObject, generic.DictionaryObject, generic.ArrayObject)
+_STRUCT_TREE_PATH = ("/Root", "/StructTreeRoot")
+
+
+def load_reverse_xref_cache(self: Any) -> None:
+    """``HistoricalResolver._load_reverse_xref_cache``: the same paths, without visiting leaves."""
+    if self._indirect_object_access_cache is not None:
+        return
+    try:
+        paths = _paths_to_references(self)
+    except Exception:
+        _original_reverse_xref_cache(self)
+        return
+    self._indirect_object_access_cache = {
+        ref: {RawPdfPath(*p) for p in found} for ref, found in paths.items()
+    }
+
+
+def _paths_to_references(resolver: Any) -> dict[Any, set[tuple[Any, ...]]]:
+    IndirectObject, DictionaryObject, ArrayObject = _NODES  # pyHanko's classes
+    collected: dict[Any, set[tuple[Any, ...]]] = {}
+
+    def page_tree(pages: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+        for ix, kid in enumerate(pages["/Kids"]):
+            kid_path = (*path, "/Kids", ix)
+            if isinstance(kid, IndirectObject):
+                yield kid.reference, kid_path
+            kid = kid.get_object()
+            if kid.get("/Type", None) == "/Pages":
+                yield from page_tree(kid, kid_path)
+
+    def struct_tree(element: Any) -> Iterator[Any]:
+        try:
+            children = element["/K"]
+        except KeyError:
+            return
+        if not isinstance(children, ArrayObject):
+            children = (children,)
+        for child in children:
+            child_ref = None
+            if isinstance(child, IndirectObject):
+                child_ref = child.reference
+                child = child.get_object()
+            if not isinstance(child, DictionaryObject):
+                continue
+            try:
+                if child["/Type"] != "/StructElem":
+                    continue
+            except KeyError:
+                pass
+            if child_ref is not None:
+                yield child_ref
+            yield from struct_tree(child)
+
+    pages_ref = resolver.root.raw_get("/Pages")
+    pages_path = ("/Root", "/Pages")
+    page_nodes: dict[Any, tuple[Any, ...]] = {}
+    if isinstance(pages_ref, IndirectObject):
+        page_nodes[pages_ref.reference] = pages_path
+    for ref, path in page_tree(pages_ref.get_object(), pages_path):
+        if ref in page_nodes:
+            raise ValueError("circular page tree")
+        page_nodes[ref] = path
+    struct_nodes: set[Any] = set()
+    try:
+        for ref in struct_tree(resolver.root.raw_get("/StructTreeRoot").get_object()):
+            if ref in struct_nodes:
+                raise ValueError("circular structure tree")
+            struct_nodes.add(ref)
+    except KeyError:
+        pass
+
+    def walk(obj: Any, path: tuple[Any, ...], on_path: tuple[Any, ...], in_struct: bool) -> None:
+        if isinstance(obj, IndirectObject):
+            ref = obj.reference
+            if ref in on_path:
+                return
+            found = collected.get(ref)
+            if found is None:
+                found = collected[ref] = set()
+            found.add(path)
+            on_path = (*on_path, ref)
+            obj = resolver(ref)
+            # the page tree entered only by its canonical path; the structure tree only from its root
+            if page_nodes.get(ref, path) != path or (not in_struct and ref in struct_nodes):
+                return
+        if isinstance(obj, DictionaryObject):
+            for key, value in obj.items():
+                if key == "/Parent" or (in_struct and key == "/P") or not isinstance(value, _NODES):
+                    continue
+                walk(
+                    value,
+                    (*path, key),
+                    on_path,
+                    in_struct or (key == "/K" and path == _STRUCT_TREE_PATH),
+                )
+        elif isinstance(obj, ArrayObject):
+            for ix, value in enumerate(obj):
+                if isinstance(value, _NODES):
+                    walk(value, (*path, ix), on_path, in_struct)
+
+    walk(resolver.trailer_view, (), (), False)
+    return collected
+
+
+def collect_indirect_references(self: Any, obj: Any, seen: set[Any], since_revision: Any = None) -> None:
+    """``HistoricalResolver._collect_indirect_references``, without visiting leaves."""
+    if isinstance(obj, generic.IndirectObject):
+        ref = obj.reference
+        if ref in seen:
+            return
+        relevant = since_revision is None or self.reader.xrefs.get_introducing_revision(ref) >= since_revision
+        if relevant:
+            seen.add(ref)
+        elif since_revision is not None:
+            return
+        obj = self(ref)
+    if isinstance(obj, generic.DictionaryObject):
+        values: Any = obj.values()
+    elif isinstance(obj, generic.ArrayObject):
+        values = obj
+    else:
+        return
+    for value in values:
+        if isinstance(value, _NODES):
+            collect_indirect_references(self, value, seen, since_revision)
+
+
+# --------------------------------------------------------------------------- embedded certificates
+#
+# pyHanko takes the certificates out of a CMS signed-data value (``extract_certificate_info``) again
+# for every question about it: nine times a report for six values (each signature's and each
+# token's), each time as deep copies (asn1crypto's ``untag``) that are then parsed afresh, though
+# the CA's certificate comes in all six and the TSA's in three.  The replacement answers a value
+# once (remembered on the value itself, for as long as it lives) and gives each certificate as the
+# parsed object of its DER encoding, shared (per thread, bounded) by every value and every file
+# that carries the same encoding: a school's certificates come in every transcript it issues.
+# Certificates are read, never changed, by pyHanko and certvalidator; a value asn1crypto cannot
+# parse, or anything unusual (attribute certificates), goes to the original.
+
+_original_certificate_info = sign_general.extract_certificate_info
+_CERT_INFO = "_signet_certificate_info"  # attribute of a SignedData: its answer
+
+
+def extract_certificate_info(signed_data: Any) -> Any:
+    """``pyhanko.sign.general.extract_certificate_info``, once per value, certificates shared."""
+    found = signed_data.__dict__.get(_CERT_INFO) if hasattr(signed_data, "__dict__") else None
+    if found is not None:
+        return found
+    info = _original_certificate_info(signed_data)
+    if not info.attribute_certs and type(signed_data) is cms.SignedData:
+        info = sign_general.SignedDataCerts(
+            signer_cert=_shared_certificate(info.signer_cert),
+            other_certs=[_shared_certificate(c) for c in info.other_certs],
+            attribute_certs=[],
+        )
+        signed_data.__dict__[_CERT_INFO] = info
+    return info
+
+
+def _shared_certificate(cert: x509.Certificate) -> x509.Certificate:
+    der = cert.dump()
+    return _cache("certificates", 256).get_or(der, lambda: x509.Certificate.load(der))
 
 
 # --------------------------------------------------------------------------- X.509 names
@@ -1293,9 +1477,13 @@ def _install_fast_paths() -> None:
     generic.read_hex_string_from_stream = _read_hex_string
     x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
     HistoricalResolver._subsume_object = subsume_object  # type: ignore[method-assign]
+    HistoricalResolver._load_reverse_xref_cache = load_reverse_xref_cache  # type: ignore[method-assign]
+    HistoricalResolver._collect_indirect_references = collect_indirect_references  # type: ignore[method-assign]
     x509.RDNSequence.__eq__ = rdn_eq
     x509.RDNSequence.hashable = property(rdn_hashable)
     generic_cms.validate_cert_usage = validate_cert_usage
+    for module in (sign_general, generic_cms, ades, dss):  # each holds its own name for it
+        module.extract_certificate_info = extract_certificate_info  # type: ignore[attr-defined]
 
 
 _install_fast_paths()

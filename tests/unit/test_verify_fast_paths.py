@@ -1,9 +1,9 @@
 """Cold verification's speed-ups change no verdict (issue 6).
 
 ``app.signing.pdf`` replaces library routines with faster equivalents
-(pyHanko's hex-string reader and its copying of historical objects, asn1crypto's RFC 4518
-name preparation, name comparison and name keys, pyHanko's certificate-usage validation answered from
-a per-report memo), validate all signatures of a file from one parse, on one event loop, with the
+(pyHanko's hex-string reader, its copying of historical objects and its walks of their graphs,
+asn1crypto's RFC 4518 name preparation, name comparison and name keys, pyHanko's certificate-usage
+validation answered from a per-report memo, its extraction of a CMS value's certificates), validate all signatures of a file from one parse, on one event loop, with the
 trust roots parsed once, and pause the cyclic garbage collector meanwhile.  Here each replacement is
 held to the original on the same input, and whole reports (genuine, tampered, appended, untrusted,
 B-LT, a timestamp path only one token can build, an illegal revision between two signatures) are
@@ -140,6 +140,172 @@ def test_revisions_are_copied_as_before(files: dict[str, bytes], monkeypatch: py
         with monkeypatch.context() as m:
             m.setattr(HistoricalResolver, "_subsume_object", engine._original_subsume)
             assert fast == _copies(files[name]), name
+
+
+# --------------------------------------------------------------------------- reference walks
+
+
+def _raw_pdf(objects: dict[int, bytes], root: int = 1) -> bytes:
+    """A classic PDF file of ``objects`` (number -> body), with its cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number, body in sorted(objects.items()):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    size = max(objects) + 1
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for number in range(1, size):
+        out += b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 00000 f \n"
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, xref)
+    return bytes(out)
+
+
+def _tagged_pdf() -> bytes:
+    """Three pages in a nested page tree, linked to one another, under a structure tree (the
+    special cases of pyHanko's path walk: pages entered from elsewhere, /Parent, the structure
+    tree's /P, a form field's widget and its /Parent), with a font's widths array (leaves)."""
+    page = (
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents 20 0 R "
+        b"/Resources << /Font << /F1 30 0 R >> >> %s >>"
+    )
+    stream = b"BT /F1 12 Tf 72 760 Td (HOC BA) Tj ET"
+    return _raw_pdf(
+        {
+            1: b"<< /Type /Catalog /Pages 2 0 R /StructTreeRoot 10 0 R /MarkInfo << /Marked true >> "
+            b"/AcroForm << /Fields [50 0 R] >> >>",
+            2: b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 3 >>",
+            3: page % (2, b"/Annots [40 0 R] /StructParents 0"),
+            4: b"<< /Type /Pages /Parent 2 0 R /Kids [5 0 R 6 0 R] /Count 2 >>",
+            5: page % (4, b"/Annots [41 0 R]"),
+            6: page % (4, b"/Annots [51 0 R]"),
+            10: b"<< /Type /StructTreeRoot /K 11 0 R /ParentTree << /Nums [0 [12 0 R]] >> >>",
+            11: b"<< /Type /StructElem /S /Document /P 10 0 R /K [12 0 R 13 0 R] >>",
+            12: b"<< /S /P /P 11 0 R /Pg 3 0 R /K 0 >>",
+            13: b"<< /Type /StructElem /S /Link /P 11 0 R /K [<< /Type /OBJR /Obj 40 0 R >> 14 0 R] >>",
+            14: b"<< /Type /StructElem /S /Span /P 13 0 R /Pg 5 0 R /K 1 >>",
+            20: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+            30: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /FirstChar 32 /LastChar 126 "
+            b"/Widths [" + b" ".join(b"%d" % (500 + n) for n in range(95)) + b"] >>",
+            40: b"<< /Type /Annot /Subtype /Link /Rect [72 700 200 720] /Dest [5 0 R /Fit] /P 3 0 R "
+            b"/StructParent 1 >>",
+            41: b"<< /Type /Annot /Subtype /Link /Rect [72 700 200 720] /Dest [3 0 R /XYZ 0 0 0] >>",
+            50: b"<< /FT /Tx /T (ghi chu) /Kids [51 0 R] >>",
+            51: b"<< /Type /Annot /Subtype /Widget /Rect [72 600 200 620] /Parent 50 0 R /P 6 0 R >>",
+        }
+    )
+
+
+def _walks(data: bytes) -> list[Any]:
+    """What both walks find in every revision: each object's paths from the trailer, and the new
+    objects reached from the trailer and from each object the revision writes."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    out: list[Any] = []
+    for revision in range(reader.xrefs.total_revisions):
+        resolver = reader.get_historical_resolver(revision)
+        resolver._load_reverse_xref_cache()
+        cache = resolver._indirect_object_access_cache
+        out.append({(ref.idnum, ref.generation): {p.path for p in paths} for ref, paths in cache.items()})
+        starts = [resolver.trailer_view, *(resolver(ref) for ref in resolver.explicit_refs_in_revision())]
+        for start in starts:
+            for since in (None, revision, max(revision - 1, 0)):
+                found = resolver.collect_dependencies(start, since_revision=since)
+                out.append((since, sorted((ref.idnum, ref.generation) for ref in found)))
+    return out
+
+
+def test_the_resolvers_use_the_fast_walks() -> None:
+    assert HistoricalResolver._load_reverse_xref_cache is engine.load_reverse_xref_cache
+    assert HistoricalResolver._collect_indirect_references is engine.collect_indirect_references
+
+
+def test_walks_find_what_the_original_walks_find(
+    pki: MemoryPki, files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tagged = _tagged_pdf()
+    signers = [(pki.credential("Nguyễn Thị Hồng Vân"), TEACHER), (pki.credential("Trường THPT"), None)]
+    documents = {
+        "tagged, linked, nested pages": tagged,
+        "the same, signed twice": pki.sign_in_turn(tagged, signers, None, level=Level.BB),
+        **{name: files[name] for name in ("three signatures", "incremental update", "b-lt")},
+    }
+    for name, data in documents.items():
+        fast = _walks(data)
+        with monkeypatch.context() as m:
+            m.setattr(HistoricalResolver, "_load_reverse_xref_cache", engine._original_reverse_xref_cache)
+            m.setattr(HistoricalResolver, "_collect_indirect_references", engine._original_collect_references)
+            assert fast == _walks(data), name
+        revisions = [revision for revision in fast if isinstance(revision, dict)]
+        paths = set().union(*(p for revision in revisions for p in revision.values()))
+        if name.startswith("tagged"):  # the walk met the cases it must treat specially
+            assert ("/Root", "/StructTreeRoot", "/K", "/K", 1, "/K", 1, "/Pg") in paths
+            assert ("/Root", "/Pages", "/Kids", 0, "/Annots", 0, "/Dest", 0) in paths
+            assert ("/Root", "/AcroForm", "/Fields", 0, "/Kids", 0) in paths
+
+
+def test_a_circular_page_tree_fails_as_pyhanko_fails() -> None:
+    circular = _tagged_pdf().replace(b"/Kids [5 0 R 6 0 R] /Count 2", b"/Kids [5 0 R 4 0 R] /Count 2")
+    resolver = PdfFileReader(io.BytesIO(circular), strict=False).get_historical_resolver(0)
+    with pytest.raises(Exception) as fast:
+        resolver._load_reverse_xref_cache()
+    resolver = PdfFileReader(io.BytesIO(circular), strict=False).get_historical_resolver(0)
+    with pytest.raises(Exception) as original:
+        engine._original_reverse_xref_cache(resolver)
+    assert (type(fast.value), str(fast.value)) == (type(original.value), str(original.value))
+
+
+# --------------------------------------------------------------------------- embedded certificates
+
+
+def _signed_data_values(data: bytes) -> list[cms.SignedData]:
+    """Each signature's CMS value in ``data`` and each of its timestamp tokens'."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    values = []
+    for sig in reader.embedded_signatures:
+        values.append(sig.signed_data)
+        for attr in sig.signer_info["unsigned_attrs"] or ():
+            if attr["type"].native == "signature_time_stamp_token":
+                values.extend(token["content"] for token in attr["values"])
+    return values
+
+
+def _certificates(info: Any) -> tuple[Any, ...]:
+    return (info.signer_cert.dump(), [c.dump() for c in info.other_certs], list(info.attribute_certs))
+
+
+def test_every_module_asks_the_fast_extraction() -> None:
+    from pyhanko.sign import general
+    from pyhanko.sign.validation import ades, dss
+
+    for module in (general, generic_cms, ades, dss):
+        assert module.extract_certificate_info is engine.extract_certificate_info
+
+
+def test_certificates_are_extracted_as_before_and_shared(files: dict[str, bytes]) -> None:
+    values = _signed_data_values(files["three signatures"])
+    assert len(values) == 6  # three signatures, three tokens
+    for value in values:
+        fast = engine.extract_certificate_info(value)
+        assert _certificates(fast) == _certificates(engine._original_certificate_info(value))
+        assert engine.extract_certificate_info(value) is fast  # asked once per value
+    # the same certificates in another file (the same CA, TSA and signers): the same parsed objects
+    again = [engine.extract_certificate_info(v) for v in _signed_data_values(files["incremental update"])]
+    first = [engine.extract_certificate_info(v) for v in values]
+    assert [a.signer_cert is b.signer_cert for a, b in zip(first, again, strict=True)] == [True] * 6
+    ca = first[0].other_certs[0].subject
+    assert len({id(c) for info in first + again for c in info.other_certs if c.subject == ca}) == 1
+
+
+def test_a_value_without_its_signer_certificate_fails_every_time(files: dict[str, bytes]) -> None:
+    from pyhanko.sign.general import CMSExtractionError
+
+    value = _signed_data_values(files["three signatures"])[0]
+    signer = engine.extract_certificate_info(value).signer_cert.dump()
+    stripped = cms.SignedData.load(value.untag().dump())
+    stripped["certificates"] = [c for c in stripped["certificates"] if c.chosen.dump() != signer]
+    for _ in range(2):
+        with pytest.raises(CMSExtractionError):
+            engine.extract_certificate_info(stripped)
 
 
 # --------------------------------------------------------------------------- X.509 name preparation
@@ -323,9 +489,19 @@ def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(generic, "read_hex_string_from_stream", engine._original_read_hex_string)
     monkeypatch.setattr(x509.NameTypeAndValue, "_ldap_string_prep", engine._original_ldap_string_prep)
     monkeypatch.setattr(HistoricalResolver, "_subsume_object", engine._original_subsume)
+    for name, original in (
+        ("_load_reverse_xref_cache", engine._original_reverse_xref_cache),
+        ("_collect_indirect_references", engine._original_collect_references),
+    ):
+        monkeypatch.setattr(HistoricalResolver, name, original)
     monkeypatch.setattr(x509.RDNSequence, "__eq__", engine._original_rdn_eq)
     monkeypatch.setattr(x509.RDNSequence, "hashable", engine._original_rdn_hashable)
     monkeypatch.setattr(generic_cms, "validate_cert_usage", engine._original_validate_cert_usage)
+    from pyhanko.sign import general
+    from pyhanko.sign.validation import ades, dss
+
+    for module in (general, generic_cms, ades, dss):
+        monkeypatch.setattr(module, "extract_certificate_info", engine._original_certificate_info)
 
 
 CASES = (
