@@ -1,13 +1,14 @@
 """Cold verification's speed-ups change no verdict (issue 6).
 
-``app.signing.pdf`` replaces library routines with faster equivalents
-(pyHanko's hex-string reader, its copying of historical objects and its walks of their graphs,
-asn1crypto's RFC 4518 name preparation, name comparison and name keys, pyHanko's certificate-usage
-validation answered from a per-report memo, its extraction of a CMS value's certificates), validate all signatures of a file from one parse, on one event loop, with the
-trust roots parsed once, and pause the cyclic garbage collector meanwhile.  Here each replacement is
-held to the original on the same input, and whole reports (genuine, tampered, appended, untrusted,
-B-LT, a timestamp path only one token can build, an illegal revision between two signatures) are
-held to what the original routines and the old one-``asyncio.run``-per-signature flow produce.
+``app.signing.pdf`` replaces library routines with faster equivalents (pyHanko's hex-string reader,
+its copying of historical objects and its walks of their graphs, asn1crypto's RFC 4518 name
+preparation, name comparison and name keys, pyHanko's certificate-usage validation answered from a
+per-report memo, its extraction of a CMS value's certificates), validates all signatures of a file
+from one parse, on one event loop, with the trust roots parsed once, and pauses the cyclic garbage
+collector meanwhile.  Here each replacement is held to the original on the same input, and whole
+reports (genuine, tampered, appended, untrusted, B-LT, a timestamp path only one token can build, an
+illegal revision between two signatures) are held to what the original routines and the old
+one-``asyncio.run``-per-signature flow produce.
 """
 
 from __future__ import annotations
