@@ -136,6 +136,9 @@ _TOKEN = re.compile(
     re.S,
 )
 _INTEGER = re.compile(rb"[+-]?[0-9]+")
+# the rest of an array that holds integers only, each ending at whitespace or "]" (as the number
+# token would: "1-2" is one token, which pyHanko refuses), comments excluded (the token loop's)
+_INTEGER_ARRAY = re.compile(rb"((?:[ \n\r\t\f\x00]*+[+-]?[0-9]++(?=[ \n\r\t\f\x00\]]))*+)[ \n\r\t\f\x00]*+\]")
 _DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
 _INDIRECT = re.compile(rb"(\d+)\s+(\d+)\s+R[^a-zA-Z]")  # pyhanko.pdf_utils.generic.INDIRECT_PATTERN
 _AFTER_DICT = re.compile(_GAP + rb"(.)", re.S)
@@ -272,6 +275,21 @@ def _parse_dictionary(
         elif kind == 5 or kind == 7:  # "<<" or "["
             if len(stack) >= _MAX_DEPTH:
                 raise _NotPlain
+            run = _INTEGER_ARRAY.match(data, end) if kind == 7 else None
+            if run is not None:  # "[" integers "]", a font's widths: in one go
+                items = [make.integer(token.decode("ascii")) for token in _INTEGER.findall(run.group(1))]
+                for item in items:
+                    item.container_ref = container
+                value = new_array(items)
+                end = run.end()
+                value.container_ref = container
+                if type(current) is dict:
+                    current[key] = value
+                    key = None
+                else:
+                    current.append(value)
+                pos = end
+                continue
             stack.append((current, key))
             current = {} if kind == 5 else []
             key = None

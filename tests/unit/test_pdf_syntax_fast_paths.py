@@ -390,6 +390,20 @@ DICTIONARIES = [
     b"<< /Long (" + b"x" * 3000 + b") /After 1 >>",  # longer than the first window
     b"<< /Big [" + b" 1 0 R" * 10000 + b"] >>",  # longer than the second window
     b"<< /Names [" + b" /N" * 200000 + b"] >>",  # longer than every window
+    # arrays of integers (a font's widths), read in one go
+    b"<< /W [1 [500 600 700] 3 [250] 10 20 300] /DW 1000 >>",
+    b"<< /Widths [" + b" ".join(b"%d" % n for n in range(2000)) + b"] >>",  # past the first window
+    b"<< /A [+1 -2 003 -0 ] /B [] /C [ ] /D [\n1\r2\t3\x0c4\x005] >>",
+    b"<< /A [1-2] /B 1 >>",  # one token for pyHanko, which refuses it
+    b"<< /A [1,2] >>",
+    b"<< /A [1 2 %c\n3] >>",  # a comment: the token loop
+    b"<< /A [1 2.5 3] >>",
+    b"<< /A [1 2 R] >>",
+    b"<< /A [1 0 R 2] >>",
+    b"<< /A [1 2] 0 R >>",
+    b"<< /A [1\x0b2] >>",
+    b"<< /A [1 2",
+    b"<< /A [1 2]",
 ]
 
 
