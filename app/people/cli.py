@@ -27,6 +27,8 @@ def seed_demo() -> None:
     school, invitations = seed()
     lines = [f"{i.display_name} ({i.username}; {i.roles}): {i.url}" for i in invitations]
     click.echo(f"{school.name} ({school.code}) is ready.")
+    if not _settings().is_prod:
+        click.echo("Its seal is certified by the development CA; its district is on a trial plan.")
     if not lines:
         click.echo("Everybody is enrolled already; no new invitation links.")
         return

@@ -2,12 +2,15 @@
 
 Sở GDĐT Hà Nội → Phòng GDĐT Long Biên → Trường Tiểu học Ngọc Thụy, school year 2024-2025, classes 1A–5E,
 a principal, a vice-principal, a clerk (also school administrator) and five homeroom teachers.
-Every person not yet enrolled gets a fresh one-time invitation link.
+Every person not yet enrolled gets a fresh one-time invitation link.  Outside production the school
+gets its seal (development CA) and the district a year's trial of a district plan, so that the demo
+signs, and meters, as a subscribed district does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -111,6 +114,8 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
                 label = ", ".join(roles) + (f", homeroom {homeroom}" if homeroom else "")
                 invitations.append(DemoInvitation(display_name, username, label, created.url))
     _ensure_seal(school, settings.is_prod)
+    if not settings.is_prod:
+        _ensure_trial(by_code["PGD-LB"].id)
     return school, invitations
 
 
@@ -133,4 +138,43 @@ def _ensure_seal(school: Organisation, is_prod: bool) -> None:
         algorithm=KeyAlgorithm.RSA2048,
         purpose="seal",
         organisation=school.name,
+    )
+
+
+DEMO_PLAN = "DEMO-PGD"
+
+
+def _ensure_trial(district_id: str) -> None:
+    """A year's trial of a district plan for the demo district, from today, unless a subscription of
+    the district is in force today: its schools sign on it (without one, every signature is logged
+    ``signature_without_subscription``) and the district's usage pages have something to show.
+    Never in production, where subscriptions are the operator's (``flask billing``)."""
+    from app.billing import service as billing
+    from app.billing.models import Plan, Subscription
+
+    day = billing.today()
+    with transaction() as s:
+        plan = s.execute(select(Plan).where(Plan.code == DEMO_PLAN)).scalar_one_or_none()
+        subscribed = s.scalar(
+            select(Subscription.id)
+            .where(Subscription.organisation_id == district_id, billing.in_force(day))
+            .limit(1)
+        )
+    if subscribed is not None:
+        return
+    if plan is None:
+        plan = billing.create_plan(
+            actor_id=None,
+            code=DEMO_PLAN,
+            name="Gói dùng thử cấp Phòng (demo)",
+            scope="district",
+            included_signatures=20_000,
+            price_vnd=0,
+        )
+    billing.create_subscription(
+        actor_id=None,
+        organisation_id=district_id,
+        plan_id=plan.id,
+        period_start=day,
+        period_end=day + timedelta(days=364),
     )

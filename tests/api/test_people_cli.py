@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.billing.models import Subscription
+from app.billing.service import paying_subscription
 from app.db import session
 from app.keys.models import Credential
 from app.people.models import Person, SchoolClass
@@ -35,6 +37,11 @@ def test_seed_demo_is_idempotent(app: Flask) -> None:
         select(Credential).where(Credential.tenant_id == school.id, Credential.purpose == "seal")
     ).all()
     assert len(seals) == 1 and seals[0].status == "active"
+    # the district is on a year's trial (one, however often the seed runs), which pays for the school
+    trials = s.scalars(select(Subscription).where(Subscription.organisation_id == district.id)).all()
+    assert [t.status for t in trials] == ["trial"]
+    paying = paying_subscription(s, tenant_id=school.id)
+    assert paying is not None and paying.id == trials[0].id
     # the first links were replaced by the second run's
     old_token = first.output.split("/enrol/")[1].split()[0]
     assert app.test_client().get(f"/api/v1/invitations/{old_token}").status_code == 404
