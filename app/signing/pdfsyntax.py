@@ -272,24 +272,16 @@ def _parse_dictionary(
                 raise _NotPlain
             else:
                 value = make.integer(token.decode("ascii"))
+        elif (kind == 5 or kind == 7) and len(stack) >= _MAX_DEPTH:
+            raise _NotPlain
+        elif kind == 7 and (run := _INTEGER_ARRAY.match(data, end)) is not None:
+            # "[" integers "]", a font's widths: in one go
+            items = [make.integer(token.decode("ascii")) for token in _INTEGER.findall(run.group(1))]
+            for item in items:
+                item.container_ref = container
+            value = new_array(items)
+            end = run.end()
         elif kind == 5 or kind == 7:  # "<<" or "["
-            if len(stack) >= _MAX_DEPTH:
-                raise _NotPlain
-            run = _INTEGER_ARRAY.match(data, end) if kind == 7 else None
-            if run is not None:  # "[" integers "]", a font's widths: in one go
-                items = [make.integer(token.decode("ascii")) for token in _INTEGER.findall(run.group(1))]
-                for item in items:
-                    item.container_ref = container
-                value = new_array(items)
-                end = run.end()
-                value.container_ref = container
-                if type(current) is dict:
-                    current[key] = value
-                    key = None
-                else:
-                    current.append(value)
-                pos = end
-                continue
             stack.append((current, key))
             current = {} if kind == 5 else []
             key = None
