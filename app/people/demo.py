@@ -1,6 +1,7 @@
 """``flask seed-demo``: one real-looking school to click through (idempotent).
 
-Sở GDĐT Hà Nội → Phòng GDĐT Long Biên → Trường Tiểu học Ngọc Thụy, school year 2024-2025, classes 1A–5E,
+Sở GDĐT Hà Nội → Phòng GDĐT Long Biên → Trường Tiểu học Ngọc Thụy, the current school year (the one
+the seed first ran in: a year later, the classes of the new year are added), classes 1A–5E,
 a principal, a vice-principal, a clerk (also school administrator) and five homeroom teachers.
 Every person not yet enrolled gets a fresh one-time invitation link.  Outside production the school
 gets its seal (development CA) and the district a year's trial of a district plan, so that the demo
@@ -23,7 +24,6 @@ from app.people.models import ACTIVE, Person, RoleAssignment, SchoolClass
 from app.people.service import set_cccd, settings_of_app
 from app.tenants.models import DEPARTMENT, DISTRICT, SCHOOL, Organisation
 
-SCHOOL_YEAR = "2024-2025"
 ORGANISATIONS = (
     (DEPARTMENT, "SGD-HN", "Sở Giáo dục và Đào tạo Hà Nội", None),
     (DISTRICT, "PGD-LB", "Phòng Giáo dục và Đào tạo quận Long Biên", "SGD-HN"),
@@ -54,6 +54,7 @@ class DemoInvitation:
 def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
     settings = settings_of_app()
     moment = now()
+    year = rules.current_school_year(moment)
     with transaction() as s:
         by_code: dict[str, Organisation] = {}
         for kind, code, name, parent in ORGANISATIONS:
@@ -67,14 +68,14 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
         school = by_code["NT-LB"]
         existing = s.scalars(
             select(SchoolClass).where(
-                SchoolClass.tenant_id == school.id, SchoolClass.school_year == SCHOOL_YEAR
+                SchoolClass.tenant_id == school.id, SchoolClass.school_year == year
             )
         )
         classes = {c.name: c for c in existing}
         for name in CLASSES:
             if name not in classes:
                 classes[name] = SchoolClass(
-                    tenant_id=school.id, school_year=SCHOOL_YEAR, name=name, grade=int(name[0])
+                    tenant_id=school.id, school_year=year, name=name, grade=int(name[0])
                 )
                 s.add(classes[name])
         s.flush()
@@ -103,7 +104,7 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
                             tenant_id=school.id,
                             role=rules.HOMEROOM_TEACHER,
                             class_id=classes[homeroom].id,
-                            school_year=SCHOOL_YEAR,
+                            school_year=year,
                         )
                     )
                 person.roles = assignments

@@ -24,3 +24,10 @@ export function formatDateTime(value: string | Date): string {
 export function formatNumber(value: number, loc: string = locale()): string {
   return new Intl.NumberFormat(loc).format(value);
 }
+
+/** The Vietnamese school year a day falls in ("2026-2027" from August 2026 to July 2027), as the
+ * server's `current_school_year` counts it. */
+export function schoolYearOf(day: Date): string {
+  const start = day.getMonth() >= 7 ? day.getFullYear() : day.getFullYear() - 1;
+  return `${start}-${start + 1}`;
+}

@@ -3,7 +3,7 @@ import { apiForm } from '../api/client';
 import type { UploadReport } from '../api/types';
 import { Alert } from '../components/Alert';
 import { hasMessage, t } from '../i18n';
-import { formatNumber } from '../lib/format';
+import { formatNumber, schoolYearOf } from '../lib/format';
 import { useAction } from '../lib/useAction';
 
 export function codeText(code: string | null, fallback: string | null): string {
@@ -52,7 +52,7 @@ export default function Upload() {
         </div>
         <div class="field">
           <label for="school_year">{t('upload.year')}</label>
-          <input id="school_year" name="school_year" placeholder="2024-2025" autoComplete="off" />
+          <input id="school_year" name="school_year" defaultValue={schoolYearOf(new Date())} placeholder="2026-2027" autoComplete="off" />
         </div>
         <Alert kind="notice">{action.busy && t('upload.working')}</Alert>
         <Alert>{action.error}</Alert>
