@@ -67,9 +67,7 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
             by_code[code] = org
         school = by_code["NT-LB"]
         existing = s.scalars(
-            select(SchoolClass).where(
-                SchoolClass.tenant_id == school.id, SchoolClass.school_year == year
-            )
+            select(SchoolClass).where(SchoolClass.tenant_id == school.id, SchoolClass.school_year == year)
         )
         classes = {c.name: c for c in existing}
         for name in CLASSES:
