@@ -205,6 +205,27 @@ def create_credential(
     return credential
 
 
+def create_seal(
+    *,
+    organisation_id: str,
+    organisation_name: str,
+    algorithm: KeyAlgorithm = KeyAlgorithm.RSA2048,
+    use_dev_ca: bool = True,
+) -> Credential:
+    """A school's unit seal: a key in the HSM owned by the organisation (its tenant), its name as
+    the certificate's subject and organisation."""
+    return create_credential(
+        owner_kind=OwnerKind.ORGANISATION.value,
+        owner_name=organisation_name,
+        owner_id=organisation_id,
+        tenant_id=organisation_id,
+        algorithm=algorithm,
+        purpose=Purpose.SEAL.value,
+        organisation=organisation_name,
+        use_dev_ca=use_dev_ca,
+    )
+
+
 def get_credential(credential_id: str, *, tenant_id: str | None = None) -> Credential:
     with ca.reading() as s:
         credential = s.get(Credential, credential_id)

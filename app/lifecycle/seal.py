@@ -128,14 +128,7 @@ def decide_seal_request(
     school = s.get(Organisation, locked.tenant_id)
     if school is None or school.kind != SCHOOL:
         raise InvalidLifecycleRequest("A seal belongs to a school.")
-    seal = keys.create_credential(
-        owner_kind=OwnerKind.ORGANISATION.value,
-        owner_id=school.id,
-        owner_name=school.name,
-        tenant_id=school.id,
-        purpose=Purpose.SEAL.value,
-        organisation=school.name,
-    )
+    seal = keys.create_seal(organisation_id=school.id, organisation_name=school.name)
     if compromised and locked.previous_credential_id:
         keys.revoke_credential(locked.previous_credential_id, reason="key_compromise", destroy_key=True)
     with transaction() as s:

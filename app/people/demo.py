@@ -112,32 +112,22 @@ def seed_demo() -> tuple[Organisation, list[DemoInvitation]]:
                 created = new_invitation(s, person, actor_id=None, moment=moment)
                 label = ", ".join(roles) + (f", homeroom {homeroom}" if homeroom else "")
                 invitations.append(DemoInvitation(display_name, username, label, created.url))
-    _ensure_seal(school, settings.is_prod)
-    if not settings.is_prod:
+    if not settings.is_prod:  # production: a licensed CA certifies the seal; the operator subscribes
+        _ensure_seal(school)
         _ensure_trial(by_code["PGD-LB"].id)
     return school, invitations
 
 
-def _ensure_seal(school: Organisation, is_prod: bool) -> None:
-    """The school seal (the third signature of every transcript), certified by the development CA:
-    without it every upload is blocked with document.no_seal_credential.  Never in production, where
-    a licensed CA certifies the seal (``flask keys csr`` / ``import-cert``)."""
-    from app.keys.hsm import KeyAlgorithm
-    from app.keys.service import create_credential
+def _ensure_seal(school: Organisation) -> None:
+    """The school seal (the third signature of every transcript), certified by the development CA,
+    unless it has one: without it every upload is blocked with document.no_seal_credential."""
+    from app.keys.service import create_seal
     from app.workflow.chain import seal_credential
 
     with transaction() as s:
-        if is_prod or seal_credential(s, tenant_id=school.id, now=now()) is not None:
+        if seal_credential(s, tenant_id=school.id, now=now()) is not None:
             return
-    create_credential(
-        owner_kind="organisation",
-        owner_name=school.name,
-        owner_id=school.id,
-        tenant_id=school.id,
-        algorithm=KeyAlgorithm.RSA2048,
-        purpose="seal",
-        organisation=school.name,
-    )
+    create_seal(organisation_id=school.id, organisation_name=school.name)
 
 
 DEMO_PLAN = "DEMO-PGD"
@@ -146,8 +136,7 @@ DEMO_PLAN = "DEMO-PGD"
 def _ensure_trial(district_id: str) -> None:
     """A year's trial of a district plan for the demo district, from today, unless a subscription of
     the district is in force today: its schools sign on it (without one, every signature is logged
-    ``signature_without_subscription``) and the district's usage pages have something to show.
-    Never in production, where subscriptions are the operator's (``flask billing``)."""
+    ``signature_without_subscription``) and the district's usage pages have something to show."""
     from app.billing import service as billing
     from app.billing.models import Plan, Subscription
 

@@ -1345,15 +1345,18 @@ def collect_indirect_references(self: Any, obj: Any, seen: set[Any], since_revis
 
 _original_certificate_info = sign_general.extract_certificate_info
 _CERT_INFO = "_signet_certificate_info"  # attribute of a SignedData: its answer
+_CERTIFICATES = 256  # parsed certificates kept per thread (≈ 27 KB each)
 
 
 def extract_certificate_info(signed_data: Any) -> Any:
     """``pyhanko.sign.general.extract_certificate_info``, once per value, certificates shared."""
-    found = signed_data.__dict__.get(_CERT_INFO) if hasattr(signed_data, "__dict__") else None
+    if type(signed_data) is not cms.SignedData:
+        return _original_certificate_info(signed_data)
+    found = signed_data.__dict__.get(_CERT_INFO)
     if found is not None:
         return found
     info = _original_certificate_info(signed_data)
-    if not info.attribute_certs and type(signed_data) is cms.SignedData:
+    if not info.attribute_certs:
         info = sign_general.SignedDataCerts(
             signer_cert=_shared_certificate(info.signer_cert),
             other_certs=[_shared_certificate(c) for c in info.other_certs],
@@ -1365,7 +1368,16 @@ def extract_certificate_info(signed_data: Any) -> Any:
 
 def _shared_certificate(cert: x509.Certificate) -> x509.Certificate:
     der = cert.dump()
-    return _cache("certificates", 256).get_or(der, lambda: x509.Certificate.load(der))
+    return _cache("certificates", _CERTIFICATES).get_or(der, lambda: x509.Certificate.load(der))
+
+
+def forget_certificates() -> None:
+    """Forget what this thread keeps by DER (parsed certificates; X.509 name preparations,
+    comparisons and keys, for every thread): the next file is verified as by a fresh process."""
+    _cache("certificates", _CERTIFICATES).clear()
+    _rdn_equal.clear()
+    _rdn_hashable.clear()
+    _ldap_prepared.cache_clear()
 
 
 # --------------------------------------------------------------------------- X.509 names

@@ -60,18 +60,12 @@ def add_passkey(
 
 
 def make_credential(owner: Person | Organisation, *, seal: bool = False) -> Credential:
-    from app.keys.service import create_credential
+    from app.keys.service import create_credential, create_seal
 
     if seal:
         assert isinstance(owner, Organisation)
-        return create_credential(
-            owner_kind="organisation",
-            owner_name=owner.name,
-            owner_id=owner.id,
-            tenant_id=owner.id,
-            algorithm=KeyAlgorithm.P256,
-            purpose="seal",
-            organisation=owner.name,
+        return create_seal(
+            organisation_id=owner.id, organisation_name=owner.name, algorithm=KeyAlgorithm.P256
         )
     assert isinstance(owner, Person)
     return create_credential(

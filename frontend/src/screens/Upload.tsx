@@ -16,6 +16,7 @@ export function codeText(code: string | null, fallback: string | null): string {
 export default function Upload() {
   const [report, setReport] = useState<UploadReport | null>(null);
   const action = useAction();
+  const year = schoolYearOf(new Date());
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -52,7 +53,7 @@ export default function Upload() {
         </div>
         <div class="field">
           <label for="school_year">{t('upload.year')}</label>
-          <input id="school_year" name="school_year" defaultValue={schoolYearOf(new Date())} placeholder="2026-2027" autoComplete="off" />
+          <input id="school_year" name="school_year" defaultValue={year} placeholder={year} autoComplete="off" />
         </div>
         <Alert kind="notice">{action.busy && t('upload.working')}</Alert>
         <Alert>{action.error}</Alert>
