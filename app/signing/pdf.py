@@ -1380,6 +1380,39 @@ def forget_certificates() -> None:
     _ldap_prepared.cache_clear()
 
 
+# pyHanko checks a signer's signing-certificate attribute (ESS) against the signer's certificate
+# each time it selects that certificate and again when it checks the signature's integrity (its
+# own comment: "performed twice"), two or three times a CMS value in a full validation: the
+# certificate's DER is hashed and its issuer and serial compared with the attribute's first
+# ESSCertID each time.  Whether an ESSCertID names a certificate is a pure function of the two, and
+# a signer's ESSCertID is the same in every file it signs, so the ones that matched are remembered
+# on the certificate object (shared per DER, above; a handful each); finding the attribute in the
+# signed attributes is done every time, and a mismatch raises every time, as before.
+
+_original_check_signing_certificate = generic_cms._check_signing_certificate
+_ESS_MATCHED = "_signet_ess_matched"  # attribute of a certificate: ESSCertIDs (type, DER) that name it
+_ESS_KEPT = 8
+
+
+def check_signing_certificate(cert: x509.Certificate, signed_attrs: Any) -> None:
+    """``generic_cms._check_signing_certificate``, remembering the ESSCertIDs that named ``cert``."""
+    if type(cert) is not x509.Certificate:
+        return _original_check_signing_certificate(cert, signed_attrs)
+    attr = generic_cms.get_signing_cert_attr(signed_attrs)
+    if attr is None:
+        return None  # no attribute: no constraint (as the original)
+    certid = attr["certs"][0]
+    key = (type(certid), certid.dump())
+    matched: set[tuple[type, bytes]] = cert.__dict__.setdefault(_ESS_MATCHED, set())
+    if key in matched:
+        return None
+    _original_check_signing_certificate(cert, signed_attrs)  # raises when it does not match
+    if len(matched) >= _ESS_KEPT:
+        matched.clear()
+    matched.add(key)
+    return None
+
+
 # --------------------------------------------------------------------------- X.509 names
 #
 # asn1crypto compares two X.509 names (RFC 5280, 7.1) and keys its certificate stores by a name's
@@ -1494,6 +1527,7 @@ def _install_fast_paths() -> None:
     x509.RDNSequence.__eq__ = rdn_eq
     x509.RDNSequence.hashable = property(rdn_hashable)
     generic_cms.validate_cert_usage = validate_cert_usage
+    generic_cms._check_signing_certificate = check_signing_certificate
     for module in (sign_general, generic_cms, ades, dss):  # each holds its own name for it
         module.extract_certificate_info = extract_certificate_info  # type: ignore[attr-defined]
 

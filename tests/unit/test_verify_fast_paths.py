@@ -309,6 +309,51 @@ def test_a_value_without_its_signer_certificate_fails_every_time(files: dict[str
             engine.extract_certificate_info(stripped)
 
 
+def _signer(value: cms.SignedData) -> tuple[Any, Any]:
+    """A CMS value's signer certificate (the shared object) and its signed attributes."""
+    return engine.extract_certificate_info(value).signer_cert, value["signer_infos"][0]["signed_attrs"]
+
+
+def test_the_signing_certificate_check_is_the_fast_one() -> None:
+    assert generic_cms._check_signing_certificate is engine.check_signing_certificate
+
+
+def test_a_signing_certificate_attribute_that_matched_is_remembered(
+    files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[Any] = []
+    original = engine._original_check_signing_certificate
+    monkeypatch.setattr(
+        engine, "_original_check_signing_certificate", lambda c, a: asked.append(c) or original(c, a)
+    )
+    values = _signed_data_values(files["three signatures"])
+    for value in values:
+        engine.check_signing_certificate(*_signer(value))
+    # the same signers and TSA in another file (other signed attributes, the same ESSCertIDs)
+    for value in _signed_data_values(files["incremental update"]):
+        engine.check_signing_certificate(*_signer(value))
+    assert len(asked) == len({id(c) for c in asked}) == 4  # three signers and the TSA, once each
+
+
+def test_a_signing_certificate_attribute_naming_another_certificate_fails_every_time(
+    files: dict[str, bytes],
+) -> None:
+    from pyhanko.sign.validation.errors import SignatureValidationError
+
+    teacher, principal = _signed_data_values(files["three signatures"])[0:3:2]  # signatures 1 and 2
+    teacher_cert, teacher_attrs = _signer(teacher)
+    principal_cert, principal_attrs = _signer(principal)
+    assert teacher_cert is not principal_cert
+    engine.check_signing_certificate(teacher_cert, teacher_attrs)  # matched: remembered
+    engine.check_signing_certificate(principal_cert, principal_attrs)
+    for _ in range(2):
+        for cert, attrs in ((teacher_cert, principal_attrs), (principal_cert, teacher_attrs)):
+            with pytest.raises(SignatureValidationError, match="Signing certificate attribute"):
+                engine.check_signing_certificate(cert, attrs)
+            with pytest.raises(SignatureValidationError, match="Signing certificate attribute"):
+                engine._original_check_signing_certificate(cert, attrs)
+
+
 # --------------------------------------------------------------------------- X.509 name preparation
 
 NAMES = [
@@ -498,6 +543,7 @@ def _originals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(x509.RDNSequence, "__eq__", engine._original_rdn_eq)
     monkeypatch.setattr(x509.RDNSequence, "hashable", engine._original_rdn_hashable)
     monkeypatch.setattr(generic_cms, "validate_cert_usage", engine._original_validate_cert_usage)
+    monkeypatch.setattr(generic_cms, "_check_signing_certificate", engine._original_check_signing_certificate)
     from pyhanko.sign import general
     from pyhanko.sign.validation import ades, dss
 
