@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union_all
 
 from app.audit.models import AuditEvent
 from app.db import session
@@ -353,23 +353,33 @@ def lookup(token: str) -> dict[str, Any]:
     }
 
 
+_DOCUMENTS, _REVISIONS = Document.__table__, DocumentRevision.__table__
+# one statement, built once (a verification runs it right after pyHanko has been through the
+# processor's caches: two ORM queries took ≈ 1.5 ms there, 0.3 ms warm): the documents whose
+# current file is this one, and those with a revision among the candidates
+_MATCHES = union_all(
+    select(_DOCUMENTS.c.id, _DOCUMENTS.c.sha256, _DOCUMENTS.c.sha256).where(
+        _DOCUMENTS.c.sha256 == bindparam("sha256")
+    ),
+    select(_DOCUMENTS.c.id, _DOCUMENTS.c.sha256, _REVISIONS.c.sha256)
+    .join(_REVISIONS, _REVISIONS.c.document_id == _DOCUMENTS.c.id)
+    .where(_REVISIONS.c.sha256.in_(bindparam("candidates", expanding=True))),
+)
+
+
 def _match(sha256: str, revision_hashes: list[str]) -> tuple[Document | None, bool]:
     """The document whose current file is this one (final), or one of whose revisions it contains
     (the file itself, else the latest revision a signature in it covers)."""
-    s = session()
-    doc = s.scalars(select(Document).where(Document.sha256 == sha256).limit(1)).first()
-    if doc is not None:
-        return doc, True
     candidates = [sha256, *reversed(revision_hashes)]
-    rows = s.execute(
-        select(DocumentRevision.sha256, Document)
-        .join(Document, DocumentRevision.document_id == Document.id)
-        .where(DocumentRevision.sha256.in_(candidates))
-    ).all()
-    found = {digest: document for digest, document in rows}
+    rows = session().execute(_MATCHES, {"sha256": sha256, "candidates": candidates}).all()
+    for document_id, current, _ in rows:
+        if current == sha256:
+            return session().get(Document, document_id), True
+    by_revision = {matched: (document_id, current) for document_id, current, matched in rows}
     for candidate in candidates:
-        if candidate in found:
-            return found[candidate], found[candidate].sha256 == candidate
+        if candidate in by_revision:
+            document_id, current = by_revision[candidate]
+            return session().get(Document, document_id), current == candidate
     return None, False
 
 
