@@ -64,6 +64,9 @@ class Settings:
     # documents and signing
     max_pdf_bytes: int = 20 * 1024 * 1024
     tsa_url: str | None = None
+    # the roots verification trusts besides the development CA (which production never trusts): the
+    # certificates of ``TRUST_ROOTS_FILE``, a PEM bundle (or one DER certificate) of licensed CAs' roots
+    trust_roots_der: tuple[bytes, ...] = ()
     public_base_url: str = "http://localhost:8000"
     rp_id: str = "localhost"
     rp_name: str = "Signet"
@@ -109,6 +112,7 @@ class Settings:
             hsm_user_pin=pin,
             max_pdf_bytes=int(env.get("MAX_PDF_BYTES", str(20 * 1024 * 1024))),
             tsa_url=env.get("TSA_URL") or None,
+            trust_roots_der=_certificates(env.get("TRUST_ROOTS_FILE")),
             public_base_url=env.get("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"),
             rp_id=env.get("WEBAUTHN_RP_ID", "localhost"),
             rp_name=env.get("WEBAUTHN_RP_NAME", "Signet"),
@@ -146,6 +150,29 @@ class Settings:
                 raise SettingsError(f"{name} is missing or a placeholder; production refuses to start")
         if self.database_url.startswith("sqlite"):
             raise SettingsError("DATABASE_URL must point to PostgreSQL in production")
+
+
+def _certificates(path: str | None) -> tuple[bytes, ...]:
+    """The DER of each certificate in the file at ``path`` (PEM, any number, or one DER)."""
+    if not path:
+        return ()
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"TRUST_ROOTS_FILE points to {path!r}, which cannot be read: {exc}") from exc
+    try:
+        if b"-----BEGIN" in data:
+            certificates = x509.load_pem_x509_certificates(data)
+        else:
+            certificates = [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise SettingsError(
+            f"TRUST_ROOTS_FILE {path!r} holds no readable certificate (a PEM bundle or one DER certificate)"
+        ) from exc
+    return tuple(c.public_bytes(Encoding.DER) for c in certificates)
 
 
 def _dev_secret(var_dir: Path, name: str, mode: str, *, fernet: bool = False) -> str:

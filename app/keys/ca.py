@@ -19,6 +19,7 @@ from enum import StrEnum
 
 import structlog
 from asn1crypto import x509 as asn1x509
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -224,8 +225,15 @@ def ensure_dev_ca() -> Credential:
 
 
 def dev_ca_certificate_der() -> bytes:
-    der = ensure_dev_ca().certificate_der
-    assert der is not None
+    """The development CA's certificate, read once per application: it is made once and never
+    replaced (the service's own credentials can be neither revoked nor given another certificate),
+    and every verification asks for it."""
+    extensions = current_app.extensions
+    der: bytes | None = extensions.get("signet.dev_ca_der")
+    if der is None:
+        der = ensure_dev_ca().certificate_der
+        assert der is not None
+        extensions["signet.dev_ca_der"] = der
     return der
 
 

@@ -302,13 +302,17 @@ def import_certificate(credential_id: str, data: bytes, *, actor_id: str | None 
     credential = get_credential(credential_id)
     if credential.status == CredentialStatus.REVOKED:
         raise CredentialRevoked()
-    roots = trust_roots() if not _is_prod() else []
+    if credential.system_role is not None:
+        raise InvalidCredentialRequest(
+            "The service's own CA and TSA credentials keep the certificate they were made with."
+        )
+    dev_ca = None if _is_prod() else ca.dev_ca_certificate_der()
     leaf, chain = verify_import(
-        data, public_key_der=_key_info(credential).public_key_der, known_issuers=roots
+        data, public_key_der=_key_info(credential).public_key_der, known_issuers=trust_roots()
     )
     with transaction() as s:
         _apply_certificate(credential, leaf, chain)
-        credential.issued_by_dev_ca = bool(roots) and bool(chain) and chain[-1] == roots[0]
+        credential.issued_by_dev_ca = dev_ca is not None and bool(chain) and chain[-1] == dev_ca
         _audit(s, "certificate.imported", credential, actor_id, serial=credential.serial_hex)
     log.info("certificate_imported", credential_id=credential.id, serial=credential.serial_hex)
     return credential
@@ -332,7 +336,7 @@ def verify_import(
     """Find the certificate for our key in ``data`` and link every other certificate into its chain.
 
     Returns (leaf DER, issuer chain DER, issuer first).  A bundle may stop below the root; if its
-    top is issued by one of ``known_issuers`` (the dev CA), that issuer completes the chain.
+    top is issued by one of ``known_issuers`` (the trust roots), that issuer completes the chain.
     """
     try:
         certs = [cx509.load_der_x509_certificate(c.dump()) for c in load_certificates(data)]
@@ -421,10 +425,14 @@ def _is_prod() -> bool:
 
 
 def trust_roots() -> list[bytes]:
-    """Roots a verifier of our signatures should trust: the development CA outside production."""
-    if _is_prod():
-        return []
-    return [ca.dev_ca_certificate_der()]
+    """Roots a verifier of our signatures should trust: the certificates of ``TRUST_ROOTS_FILE``
+    (the licensed CAs' roots a deployment names) and, outside production, the development CA."""
+    from app import get_settings
+
+    roots = list(get_settings().trust_roots_der)
+    if not _is_prod():
+        roots.append(ca.dev_ca_certificate_der())
+    return roots
 
 
 def dev_ca_crl_der() -> bytes:
