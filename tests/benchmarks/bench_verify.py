@@ -4,8 +4,9 @@
 Figures:
 - ``verify.reports_per_s.1proc`` (issue 6: >= 50): ``POST /api/v1/verify``'s service on genuine
   three-signature B-T transcripts (QR code, three visible stamps, three timestamps; eight of them,
-  in turn) with the report cache emptied before every call, i.e. a file the process has not seen: one parse, pyHanko's full
-  validation of each signature, its timestamp and the revisions after it, then the database match;
+  in turn) with the report cache emptied before every call, i.e. a file the process has not seen:
+  one parse, pyHanko's full validation of each signature, its timestamp and the revisions after it,
+  then the database match;
 - ``verify.cpu_ms_per_report.1proc``: the same, in CPU milliseconds per report (process time, so a
   busy machine inflates it less than the wall-clock rate above);
 - ``verify.unseen_certificates.reports_per_s.1proc``: the same, signed by certificates the process
