@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import new_id, transaction, utcnow
@@ -169,16 +170,52 @@ def notify_work_waiting(
         )
         session.expire(notice, ["count"])
         return notice
-    return notify(
-        session,
-        person_id=person_id,
-        tenant_id=tenant_id,
-        kind="work_waiting",
-        dedupe_key=prefix + new_id(),
-        count=count,
-        subject=subject,
-        url=url,
+    # None unread: the next notice of the group is numbered by how many the person has had, so two
+    # transactions that both found none (concurrent signing chunks on PostgreSQL) name the same
+    # notice, and the database makes it one: the first inserts it, the other adds to its count.
+    had = session.scalar(
+        select(func.count())
+        .select_from(Notice)
+        .where(Notice.person_id == person_id, Notice.dedupe_key.startswith(prefix, autoescape=True))
     )
+    values = {
+        "id": new_id(),
+        "person_id": person_id,
+        "tenant_id": tenant_id,
+        "kind": "work_waiting",
+        "dedupe_key": f"{prefix}{had}",
+        "count": count,
+        "subject": subject,
+        "url": url,
+        "created_at": utcnow(),
+    }
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Notice)
+    upsert = insert.values(values)
+    row = session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[Notice.person_id, Notice.dedupe_key],
+            set_={"count": Notice.count + upsert.excluded.count},
+            where=Notice.read_at.is_(None),  # a notice already read is never counted on
+        )
+        .returning(Notice.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:  # that name belongs to a notice already read: a new one, named at random
+        return notify(
+            session,
+            person_id=person_id,
+            tenant_id=tenant_id,
+            kind="work_waiting",
+            dedupe_key=prefix + new_id(),
+            count=count,
+            subject=subject,
+            url=url,
+        )
+    if row.id == values["id"]:  # inserted: pushed once, after the commit
+        session.info.setdefault(_TO_PUSH, []).append(row.id)
+    notice = session.get(Notice, row.id, populate_existing=True)
+    assert notice is not None
+    return notice
 
 
 @event.listens_for(Session, "after_commit")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.db import session
+from app.db import get_db, new_id, session, utcnow
 from app.notify.models import Notice
+from app.notify.service import _TO_PUSH, notify_work_waiting
 from tests.conftest import wait_for
 from tests.support.workflow_world import build_world
 
@@ -50,3 +55,58 @@ def test_the_principal_hears_when_the_teacher_has_signed(app: Flask, task_worker
         return [(n.kind, n.count) for n in notices] == [("work_waiting", 3)]
 
     wait_for(principal_told, timeout=120)
+
+
+def _arrive(s: Any, person_id: str, count: int) -> list[str]:
+    """``count`` transcripts arrive for ``person_id`` in session ``s``: the pushes it would send."""
+    notify_work_waiting(
+        s, person_id=person_id, tenant_id=None, group="class-3a:1", subject="3A", url="/inbox/3a", count=count
+    )
+    return list(s.info.get(_TO_PUSH, []))
+
+
+def _commit_quietly(s: Any) -> None:
+    s.info.pop(_TO_PUSH, None)  # what would be pushed was read above; no push service here
+    s.commit()
+    s.close()
+
+
+def test_two_transactions_that_find_no_unread_notice_make_one(app: Flask) -> None:
+    """Two signing chunks finish for the same class at once; neither sees the other's notice (on
+    PostgreSQL both find none unread): one notice, both counts, one push."""
+    person_id = new_id()
+    first, second = get_db().sessionmaker(), get_db().sessionmaker()
+    pushes: dict[str, list[str]] = {"first": _arrive(first, person_id, 2)}  # not committed yet
+
+    def other_chunk() -> None:
+        pushes["second"] = _arrive(second, person_id, 3)
+        _commit_quietly(second)
+
+    thread = threading.Thread(target=other_chunk)
+    thread.start()
+    time.sleep(0.5)  # the other chunk is in its transaction (or waiting for ours)
+    _commit_quietly(first)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert [n.count for n in _notices(person_id)] == [5]
+    assert len(pushes["first"]) + len(pushes["second"]) == 1
+
+
+def test_a_notice_already_read_is_never_counted_on(app: Flask) -> None:
+    person_id = new_id()
+    s = session()
+    # a read notice that holds the name the next one would take (one notice so far: ":1")
+    s.add(
+        Notice(
+            person_id=person_id,
+            kind="work_waiting",
+            dedupe_key="work_waiting:class-3a:1:1",
+            count=7,
+            url="/",
+            read_at=utcnow(),
+        )
+    )
+    s.commit()
+    assert _arrive(s, person_id, 4)  # a new notice, pushed
+    s.commit()
+    assert sorted((n.count, n.read_at is None) for n in _notices(person_id)) == [(4, True), (7, False)]
