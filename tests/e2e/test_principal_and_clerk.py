@@ -92,6 +92,13 @@ def test_clerk_uploads_imports_invites_and_creates_an_api_client(
         )
     page.goto("/")
     page.get_by_role("link", name="Tải học bạ lên").click()
+    # the class is chosen among the roster's classes of the school year (3A is a class of 2024-2025)
+    expect(page.get_by_text("chưa có lớp nào trong danh sách")).to_be_visible()
+    page.get_by_label("Năm học (áp dụng cho mọi tệp)").fill("2024-2025")
+    expect(page.get_by_label("Lớp (áp dụng cho mọi tệp)").get_by_role("option")).to_have_text(
+        ["— Theo bảng CSV —", "3A"]
+    )
+    expect(page.get_by_text("chưa có lớp nào trong danh sách")).to_have_count(0)
     page.get_by_label("Tệp học bạ (PDF hoặc ZIP)").set_input_files(str(archive))
     page.get_by_role("button", name="Tải lên").click()
     report = page.get_by_role("region", name="Kết quả từng tệp")

@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import { apiForm } from '../api/client';
-import type { UploadReport } from '../api/types';
+import { api, apiForm } from '../api/client';
+import type { SchoolClass, UploadReport } from '../api/types';
 import { Alert } from '../components/Alert';
 import { hasMessage, t } from '../i18n';
 import { formatNumber, schoolYearOf } from '../lib/format';
 import { useAction } from '../lib/useAction';
+import { useLoad } from '../lib/useLoad';
 
 export function codeText(code: string | null, fallback: string | null): string {
   if (!code) return fallback ?? '';
@@ -16,7 +17,10 @@ export function codeText(code: string | null, fallback: string | null): string {
 export default function Upload() {
   const [report, setReport] = useState<UploadReport | null>(null);
   const action = useAction();
-  const year = schoolYearOf(new Date());
+  const [year, setYear] = useState(schoolYearOf(new Date()));
+  // the roster's classes: the class is chosen, not typed (a typed name the roster lacks blocks every file)
+  const classes = useLoad(() => api<SchoolClass[]>('GET', '/classes').catch(() => [] as SchoolClass[]));
+  const ofYear = (classes.data ?? []).filter((c) => c.school_year === year.trim());
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -48,12 +52,31 @@ export default function Upload() {
           <input id="manifest" name="manifest" type="file" accept=".csv,text/csv" aria-describedby="manifest-hint" />
         </div>
         <div class="field">
-          <label for="class">{t('upload.class')}</label>
-          <input id="class" name="class" autoComplete="off" />
+          <label for="school_year">{t('upload.year')}</label>
+          <input
+            id="school_year"
+            name="school_year"
+            value={year}
+            placeholder={schoolYearOf(new Date())}
+            autoComplete="off"
+            onInput={(e) => setYear((e.currentTarget as HTMLInputElement).value)}
+          />
         </div>
         <div class="field">
-          <label for="school_year">{t('upload.year')}</label>
-          <input id="school_year" name="school_year" defaultValue={year} placeholder={year} autoComplete="off" />
+          <label for="class">{t('upload.class')}</label>
+          {classes.data && ofYear.length === 0 && (
+            <p id="class-hint" class="hint">
+              {t('upload.noClasses', { year: year.trim() })}
+            </p>
+          )}
+          <select id="class" name="class" aria-describedby={classes.data && ofYear.length === 0 ? 'class-hint' : undefined}>
+            <option value="">{t('upload.classFromManifest')}</option>
+            {ofYear.map((c) => (
+              <option key={c.id} value={c.name}>
+                {c.name}
+              </option>
+            ))}
+          </select>
         </div>
         <Alert kind="notice">{action.busy && t('upload.working')}</Alert>
         <Alert>{action.error}</Alert>
