@@ -15,6 +15,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.logging import configure_logging
 
     configure_logging(json=settings.log_json, level=settings.log_level)
+    if settings.is_prod and not settings.trust_roots_der:
+        # verification would call every signature untrusted: say so where operators look first
+        structlog.get_logger(__name__).warning(
+            "no_trust_roots", message="TRUST_ROOTS_FILE is not set: verification trusts no CA"
+        )
 
     app = Flask(__name__, static_folder=None)
     app.config.update(

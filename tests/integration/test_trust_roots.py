@@ -92,3 +92,14 @@ def test_the_services_own_credentials_keep_their_certificate(app: Flask) -> None
     dev_ca = ca.ensure_dev_ca()
     with pytest.raises(service.InvalidCredentialRequest):
         service.import_certificate(dev_ca.id, _pem(ca.dev_ca_certificate_der()))
+
+
+def test_production_without_roots_says_so_at_start(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import create_app
+
+    create_app(settings.with_(env="prod"))
+    assert "no_trust_roots" in capsys.readouterr().err
+    create_app(settings.with_(env="prod", trust_roots_der=(MemoryPki.create().root_der,)))
+    assert "no_trust_roots" not in capsys.readouterr().err
