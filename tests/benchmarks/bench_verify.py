@@ -106,12 +106,10 @@ def _three_signature_transcripts(count: int) -> list[bytes]:
     """``count`` transcripts of different students of one class, each signed by the same homeroom
     teacher, principal and school seal (B-T, visible stamps, QR code): as a school issues them."""
     from app.keys.hsm import KeyAlgorithm
-    from app.keys.provider import get_hsm
-    from app.keys.service import create_credential, signing_material, tsa_respond
-    from app.signing.pdf import add_verification_qr, sign_pdf
-    from app.signing.reports import Level
-    from app.signing.stamps import Stamp, placement_for
-    from tests.support.workflow_world import transcript_pdf
+    from app.keys.service import create_credential, signing_material
+    from app.signing.pdf import add_verification_qr
+    from app.signing.stamps import Stamp
+    from tests.support.workflow_world import sign_in_turn, transcript_pdf
 
     signers = [
         ("Nguyễn Thị Hồng Vân", "GIÁO VIÊN CHỦ NHIỆM"),
@@ -124,23 +122,14 @@ def _three_signature_transcripts(count: int) -> list[bytes]:
         )
         for name, _ in signers
     ]
+    stamps = [Stamp(name, role, date(2024, 8, 12)) if role else None for name, role in signers]
     transcripts = []
     for student in range(1, count + 1):
         doc = add_verification_qr(
             transcript_pdf(f"Hoc sinh {student}", f"HS{student:05d}"),
             url=f"http://localhost:8000/v/bench{student}",
         )
-        for n, ((name, role), material) in enumerate(zip(signers, materials, strict=True)):
-            doc = sign_pdf(
-                doc,
-                material=material,
-                hsm=get_hsm(),
-                level=Level.BT,
-                tsa=tsa_respond,
-                stamp=Stamp(name, role, date(2024, 8, 12)) if role else None,
-                placement=placement_for("transcript", n),
-            )
-        transcripts.append(doc)
+        transcripts.append(sign_in_turn(doc, list(zip(materials, stamps, strict=True))))
     return transcripts
 
 

@@ -19,13 +19,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.keys.provider import get_hsm
-from app.keys.service import signing_material, trust_roots, tsa_respond
-from app.signing.pdf import sign_pdf, verify_pdf
-from app.signing.reports import Level
-from app.signing.stamps import Stamp, placement_for
+from app.keys.service import signing_material, trust_roots
+from app.signing.pdf import verify_pdf
+from app.signing.stamps import Stamp
 from tests.support.factories import make_person, make_school
-from tests.support.workflow_world import make_credential, transcript_pdf
+from tests.support.workflow_world import make_credential, sign_in_turn, transcript_pdf
 
 pytestmark = pytest.mark.hsm
 
@@ -56,19 +54,7 @@ def _signers() -> list[tuple[Any, Stamp]]:
 def _three_signatures(app: Flask, signers: list[tuple[Any, Stamp]], n: int, out: list[bytes]) -> None:
     with app.app_context():
         for i in range(n):
-            data = transcript_pdf(f"Hoc sinh {i}", f"HS{i:05d}")
-            for step, (material, stamp) in enumerate(signers):
-                data = sign_pdf(
-                    data,
-                    material=material,
-                    hsm=get_hsm(),
-                    level=Level.BT,
-                    tsa=tsa_respond,
-                    stamp=stamp,
-                    placement=placement_for("transcript", step),
-                    reason=f"bước {step + 1}",
-                )
-            out.append(data)
+            out.append(sign_in_turn(transcript_pdf(f"Hoc sinh {i}", f"HS{i:05d}"), signers, reasons=True))
 
 
 def _assert_three_valid(pdfs: list[bytes], tmp_path: Path) -> None:

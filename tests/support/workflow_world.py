@@ -34,6 +34,29 @@ def transcript_pdf(student: str, code: str, pages: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def sign_in_turn(data: bytes, signers: list[tuple[Any, Any]], *, reasons: bool = False) -> bytes:
+    """``data`` signed at B-T by each (material, stamp or None) in turn, as the chain signs a
+    transcript: the real token and the development TSA, each stamp in its box of the transcript."""
+    from app.keys.provider import get_hsm
+    from app.keys.service import tsa_respond
+    from app.signing.pdf import sign_pdf
+    from app.signing.reports import Level
+    from app.signing.stamps import placement_for
+
+    for step, (material, stamp) in enumerate(signers):
+        data = sign_pdf(
+            data,
+            material=material,
+            hsm=get_hsm(),
+            level=Level.BT,
+            tsa=tsa_respond,
+            stamp=stamp,
+            placement=placement_for("transcript", step),
+            reason=f"bước {step + 1}" if reasons else None,
+        )
+    return data
+
+
 def add_passkey(
     person: Person, authenticator: SoftAuthenticator, rp_id: str = "localhost"
 ) -> StoredCredential:
