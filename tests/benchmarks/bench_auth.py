@@ -9,6 +9,9 @@ uses a different person). Rate limits are switched off for the run (``AUTH_RATE_
 Figures: ``auth.passkey_verify.p50_ms``/``p95_ms``/``rps`` and ``auth.totp_verify.p50_ms``/``p95_ms``/
 ``rps`` (rps = verification requests completed per second of the phase, all clients together).
 ``auth.passkey_verify.single_client_p50_ms`` is the same request with one client (no queueing).
+``auth.http_floor.healthz_rps``/``healthz_p95_ms``: the same server and 50 clients asking
+``GET /healthz``, which does nothing: what this machine's HTTP stack (gunicorn, Flask, the app's
+request hooks, the Python clients) gives before any sign-in work.
 Target: p95 < 50 ms. By Little's law 50 clients in a closed loop see p50 ≈ 50 / throughput, so the
 target needs ~1000 verifications per second from the 2 workers.
 """
@@ -152,6 +155,12 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.host = f"localhost:{port}"
 
+    def get(self, path: str) -> int:
+        self.conn.request("GET", path, headers={"Host": self.host})
+        response = self.conn.getresponse()
+        response.read()
+        return response.status
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         headers = {"Host": self.host, "Content-Type": "application/json"}
         if self.cookies:
@@ -175,14 +184,14 @@ class Client:
         return response.status, (json.loads(data) if data else {})
 
 
-def _run_phase(worker: Any, clients: int) -> tuple[list[float], int, float]:
+def _run_phase(worker: Any, clients: int, rounds: int = ROUNDS) -> tuple[list[float], int, float]:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     barrier = threading.Barrier(clients + 1)
 
     def body(index: int) -> None:
         barrier.wait()
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             ok, elapsed = worker(index)
             latencies[index].append(elapsed)
             errors[index] += 0 if ok else 1
@@ -230,7 +239,14 @@ def run(ctx: BenchContext) -> dict[str, float]:
             status, _ = browsers[index].post("/api/v1/auth/totp", {"username": username, "code": code})
             return status == 200, time.perf_counter() - started
 
+        def healthz_round(index: int) -> tuple[bool, float]:
+            started = time.perf_counter()
+            status = browsers[index].get("/healthz")
+            return status == 200, time.perf_counter() - started
+
         _run_phase(passkey_round, min(CLIENTS, 5))  # warm-up: imports, connections, caches
+        # the floor: the same server, clients and machine answering a request that does nothing
+        floor, floor_errors, floor_wall = _run_phase(healthz_round, CLIENTS, ROUNDS * 10)
         alone, _, _ = _run_phase(passkey_round, 1)  # the cost of one verification, without queueing
         passkey, passkey_errors, passkey_wall = _run_phase(passkey_round, CLIENTS)
         totp, totp_errors, totp_wall = _run_phase(totp_round, CLIENTS)
@@ -250,4 +266,7 @@ def run(ctx: BenchContext) -> dict[str, float]:
         "auth.totp_verify.p95_ms": percentile(totp, 95) * 1000,
         "auth.totp_verify.rps": len(totp) / totp_wall,
         "auth.totp_verify.errors": float(totp_errors),
+        "auth.http_floor.healthz_rps": len(floor) / floor_wall,
+        "auth.http_floor.healthz_p95_ms": percentile(floor, 95) * 1000,
+        "auth.http_floor.errors": float(floor_errors),
     }
