@@ -115,6 +115,11 @@ def test_rejected_transcript_returns_to_the_clerk_with_its_reason(
 
     page.goto(f"/documents/{first}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Học sinh 001")
+    # the page's picture has its place before it arrives: the buttons below it do not move under a
+    # finger (they did, and a tap on "Trả lại" could land elsewhere once the picture loaded)
+    expect(page.get_by_role("img", name="Trang 1/1 học bạ của Học sinh 001")).to_have_css(
+        "aspect-ratio", "auto 210 / 297"
+    )
     page.get_by_role("button", name="Trả lại").click()
     send = page.get_by_role("button", name="Trả lại cho văn thư")
     expect(send).to_be_disabled()  # the reason is mandatory
